@@ -1,0 +1,101 @@
+-- Broadside's foundation schema (SQLite dialect; migrations/postgres holds the same schema).
+-- Times are Unix milliseconds and flags are 0/1 integers, so the one set of queries in
+-- src/store reads both backends through sqlx's Any driver.
+
+-- The organization accounts this instance hosts.
+CREATE TABLE actors (
+    id                          INTEGER PRIMARY KEY,
+    username                    TEXT NOT NULL,
+    actor_type                  TEXT NOT NULL CHECK (actor_type IN ('organization', 'group', 'person', 'service')),
+    name                        TEXT NOT NULL,
+    summary_md                  TEXT NOT NULL DEFAULT '',
+    summary_html                TEXT NOT NULL DEFAULT '',
+    icon_url                    TEXT,
+    image_url                   TEXT,
+    manually_approves_followers INTEGER NOT NULL DEFAULT 0 CHECK (manually_approves_followers IN (0, 1)),
+    discoverable                INTEGER NOT NULL DEFAULT 1 CHECK (discoverable IN (0, 1)),
+    indexable                   INTEGER NOT NULL DEFAULT 1 CHECK (indexable IN (0, 1)),
+    fields_json                 TEXT NOT NULL DEFAULT '[]',
+    also_known_as_json          TEXT NOT NULL DEFAULT '[]',
+    public_key_pem              TEXT NOT NULL,
+    private_key_pem             TEXT NOT NULL,
+    created_at                  INTEGER NOT NULL,
+    updated_at                  INTEGER NOT NULL,
+    CONSTRAINT actors_username_key UNIQUE (username)
+);
+
+-- The instance's own Application actor, which signs fetches of remote documents.
+CREATE TABLE instance_actor (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    public_key_pem  TEXT NOT NULL,
+    private_key_pem TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+);
+
+-- Actors on other servers that we have fetched, with the key that verifies their signatures.
+CREATE TABLE remote_actors (
+    id              INTEGER PRIMARY KEY,
+    ap_id           TEXT NOT NULL,
+    actor_type      TEXT NOT NULL,
+    username        TEXT NOT NULL,
+    host            TEXT NOT NULL,
+    name            TEXT,
+    inbox           TEXT NOT NULL,
+    shared_inbox    TEXT,
+    url             TEXT,
+    public_key_id   TEXT NOT NULL,
+    public_key_pem  TEXT NOT NULL,
+    fetched_at      INTEGER NOT NULL,
+    CONSTRAINT remote_actors_ap_id_key UNIQUE (ap_id)
+);
+CREATE INDEX remote_actors_host_idx ON remote_actors (host);
+
+-- Who follows our accounts. A row is 'pending' while the account approves followers by hand.
+CREATE TABLE followers (
+    id                 INTEGER PRIMARY KEY,
+    actor_id           INTEGER NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    remote_actor_id    INTEGER NOT NULL REFERENCES remote_actors (id) ON DELETE CASCADE,
+    follow_activity_id TEXT NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+    created_at         INTEGER NOT NULL,
+    CONSTRAINT followers_actor_remote_key UNIQUE (actor_id, remote_actor_id)
+);
+CREATE INDEX followers_remote_idx ON followers (remote_actor_id);
+
+-- Whom our accounts follow (sister organizations).
+CREATE TABLE following (
+    id                 INTEGER PRIMARY KEY,
+    actor_id           INTEGER NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    remote_actor_id    INTEGER NOT NULL REFERENCES remote_actors (id) ON DELETE CASCADE,
+    follow_activity_id TEXT NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+    created_at         INTEGER NOT NULL,
+    CONSTRAINT following_actor_remote_key UNIQUE (actor_id, remote_actor_id)
+);
+
+-- Ids of activities already received, so a redelivery is acknowledged but not applied twice.
+CREATE TABLE received_activities (
+    activity_id TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX received_activities_time_idx ON received_activities (received_at);
+
+-- The durable outbox: one row per activity and target inbox, written in the same transaction
+-- as the change that caused it, and worked off by the delivery workers.
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    activity_id     TEXT NOT NULL,
+    actor_id        INTEGER REFERENCES actors (id) ON DELETE CASCADE,
+    inbox           TEXT NOT NULL,
+    host            TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    locked_until    INTEGER NOT NULL DEFAULT 0,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due_idx ON deliveries (state, next_attempt_at);

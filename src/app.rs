@@ -1,0 +1,180 @@
+//! The running service: shared state, start-up (connect, migrate, keys, HTTP client) and the
+//! web server and delivery worker, each of which can run in its own process (`--role`).
+
+use std::{ops::Deref, sync::Arc};
+
+use activitypub_federation::config::FederationConfig;
+use tokio::{net::TcpListener, sync::Notify, sync::watch};
+
+use crate::{
+    config::{Config, DatabaseUrl},
+    federation::{delivery::worker, http_client, keys, objects::instance_actor::InstanceActor},
+    store::{Backend, Store, StoreError},
+    web,
+};
+
+/// What runs in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Serve HTTP only.
+    Web,
+    /// Deliver queued activities only.
+    Worker,
+    /// Both, the default.
+    All,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Client(#[from] http_client::ClientError),
+    #[error("cannot make the instance key: {0}")]
+    Key(#[from] keys::KeyError),
+    #[error("federation setup: {0}")]
+    Federation(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("SQLite serves one process; run web and worker roles apart on PostgreSQL")]
+    SplitRoleOnSqlite,
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Everything a request or a worker needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub http: reqwest::Client,
+    pub instance_actor: InstanceActor,
+    /// Woken when a delivery is queued in this process, so it goes out at once.
+    pub deliveries_waiting: Notify,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Opens and migrates the database.
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    let store = Store::connect(&config.database).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl AppState {
+    /// Connects, migrates, and makes the instance actor's keys on first start.
+    pub async fn prepare(config: Config) -> Result<Self, StartError> {
+        let store = open_store(&config).await?;
+        let (public, private) = match store.instance_keys().await? {
+            Some(keys) => keys,
+            None => {
+                let pair = keys::generate()?;
+                store
+                    .init_instance_keys(&pair.public_key_pem, &pair.private_key_pem)
+                    .await?
+            }
+        };
+        let http = http_client::build(&config)?;
+        let instance_actor = InstanceActor::new(&config.base_url, public, private);
+        Ok(Self(Arc::new(Inner {
+            config,
+            store,
+            http,
+            instance_actor,
+            deliveries_waiting: Notify::new(),
+        })))
+    }
+
+    /// `activitypub_federation`'s settings, with our HTTP client and the instance actor
+    /// signing every fetch.
+    pub async fn federation_config(&self) -> Result<FederationConfig<Self>, StartError> {
+        let allow_private = self.config.allow_private_networks;
+        FederationConfig::builder()
+            .domain(self.config.host())
+            .app_data(self.clone())
+            .client(reqwest_middleware::ClientBuilder::new(self.http.clone()).build())
+            // "debug" in the crate only relaxes its URL checks (http, ports, local IPs); our
+            // client still enforces BROADSIDE_ALLOW_PRIVATE_NETWORKS at connect time.
+            .debug(allow_private)
+            .allow_http_urls(allow_private || self.config.base_url.scheme() == "http")
+            .request_timeout(http_client::REQUEST_TIMEOUT)
+            .signed_fetch_actor(&self.instance_actor)
+            .build()
+            .await
+            .map_err(|e| StartError::Federation(e.to_string()))
+    }
+}
+
+/// Binds the configured address.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: config.listen.to_string(),
+            source,
+        })
+}
+
+/// Runs the given role until `shutdown` turns true, then stops taking requests, lets the
+/// delivery worker hand unfinished work back to the queue, and returns.
+pub async fn run(
+    config: Config,
+    role: Role,
+    listener: Option<TcpListener>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StartError> {
+    if role != Role::All && matches!(config.database, DatabaseUrl::Sqlite { .. }) {
+        return Err(StartError::SplitRoleOnSqlite);
+    }
+    let state = AppState::prepare(config).await?;
+    let worker = if role == Role::Web {
+        None
+    } else {
+        if state.store.backend() == Backend::Sqlite {
+            // On SQLite this process is the only worker: leases left over were held by a
+            // previous run that died, and their deliveries are due now.
+            let released = state.store.release_all_delivery_leases().await?;
+            if released > 0 {
+                tracing::info!(
+                    released,
+                    "resumed deliveries interrupted by the last shutdown"
+                );
+            }
+        }
+        Some(tokio::spawn(worker::run(state.clone(), shutdown.clone())))
+    };
+    if role != Role::Worker {
+        let listener = match listener {
+            Some(listener) => listener,
+            None => bind(&state.config).await?,
+        };
+        let app = web::router(state.federation_config().await?);
+        tracing::info!(address = %state.config.listen, base_url = %state.config.base_url, "serving");
+        let mut stop = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await
+            .map_err(StartError::Serve)?;
+    }
+    if let Some(worker) = worker
+        && let Err(err) = worker.await
+    {
+        tracing::error!(error = %err, "delivery worker ended abnormally");
+    }
+    state.store.close().await;
+    Ok(())
+}

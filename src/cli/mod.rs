@@ -1,0 +1,81 @@
+//! The command line: one file per subcommand group. Results go to stdout, errors to stderr
+//! with a non-zero exit status.
+
+pub mod actor;
+pub mod follower;
+pub mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "broadside",
+    version,
+    about = "Publish an organization's statements and news to the fediverse"
+)]
+pub struct Cli {
+    /// Settings file (default: broadside.toml in the working directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Public origin, e.g. https://example.org [env: BROADSIDE_BASE_URL]
+    #[arg(long, global = true)]
+    pub base_url: Option<String>,
+    /// Address and port to bind [env: BROADSIDE_LISTEN]
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+    /// sqlite://FILE or postgres://… [env: BROADSIDE_DATABASE_URL]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Folder for uploaded media and other files [env: BROADSIDE_DATA_DIR]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Allow fetching from and delivering to private addresses (local testing only)
+    /// [env: BROADSIDE_ALLOW_PRIVATE_NETWORKS]
+    #[arg(long, global = true)]
+    pub allow_private_networks: bool,
+    /// PEM file of extra root certificates for outgoing HTTPS [env: BROADSIDE_EXTRA_CA_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub extra_ca_file: Option<PathBuf>,
+    /// Log filter, e.g. info or broadside=debug [env: BROADSIDE_LOG]
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve HTTP and run the delivery worker.
+    Serve(serve::ServeArgs),
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Organization accounts.
+    #[command(subcommand)]
+    Actor(actor::ActorCommand),
+    /// Followers of an account: list, approve or reject.
+    #[command(subcommand)]
+    Follower(follower::FollowerCommand),
+}
+
+impl Cli {
+    /// Loads the configuration with this command line's flags as the top layer.
+    pub fn load_config(&self) -> Result<Config, ConfigError> {
+        let overrides = Overrides {
+            base_url: self.base_url.clone(),
+            listen: self.listen.clone(),
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            allow_private_networks: self.allow_private_networks.then_some(true),
+            extra_ca_file: self.extra_ca_file.clone(),
+            log: self.log.clone(),
+        };
+        Config::load(self.config.as_deref(), overrides)
+    }
+}
+
+/// A command's failure, printed as one line on stderr.
+pub type CliResult = Result<(), anyhow::Error>;

@@ -1,0 +1,16 @@
+//! The organization's world: accounts, followers and the rules about them, as plain Rust types.
+//! Knows nothing of HTTP, SQL or ActivityPub wire formats; a value of a type defined here is
+//! valid by construction (parse, don't validate).
+
+pub mod actor;
+pub mod follower;
+pub mod handle;
+pub mod markdown;
+pub mod remote_actor;
+pub mod username;
+
+pub use actor::{ActorKind, LocalActor, NewActor, ProfileField};
+pub use follower::{FollowState, Follower};
+pub use handle::Handle;
+pub use remote_actor::RemoteActor;
+pub use username::Username;

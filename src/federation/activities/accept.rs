@@ -1,0 +1,71 @@
+//! `Accept`: we accept a Follow of one of our accounts.
+
+use activitypub_federation::kinds::activity::AcceptType;
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use super::follow::Follow;
+use crate::{
+    domain::LocalActor,
+    federation::{protocol::context, urls},
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Accept {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AcceptType,
+    pub actor: Url,
+    /// The Follow as received, so the follower can match it to its request.
+    pub object: Follow,
+    pub to: Vec<Url>,
+}
+
+/// The Accept of `follow`; its id names the follower row, so a later re-follow gets a new id.
+pub fn accept_follow(base: &Url, actor: &LocalActor, follower_id: i64, follow: &Follow) -> Accept {
+    let actor_id = urls::actor(base, actor.username.as_str());
+    let mut id = actor_id.clone();
+    id.set_fragment(Some(&format!("accepts/follows/{follower_id}")));
+    Accept {
+        context: context::activity(),
+        id,
+        kind: AcceptType::Accept,
+        actor: actor_id,
+        to: vec![follow.actor.clone()],
+        object: follow.clone(),
+    }
+}
+
+/// An editor approves a pending follow request: the follower is accepted and the Accept
+/// queued in one transaction.
+pub async fn approve_pending(
+    store: &crate::store::Store,
+    base: &Url,
+    actor: &LocalActor,
+    follower: &crate::domain::Follower,
+) -> Result<(), crate::store::StoreError> {
+    let follow = Follow {
+        id: Url::parse(&follower.follow_activity_id).map_err(|_| {
+            crate::store::StoreError::Corrupt(format!("follow id {}", follower.follow_activity_id))
+        })?,
+        kind: activitypub_federation::kinds::activity::FollowType::Follow,
+        actor: follower.remote.ap_id.clone(),
+        object: urls::actor(base, actor.username.as_str()),
+    };
+    let accept = accept_follow(base, actor, follower.id, &follow);
+    let mut tx = store.begin().await?;
+    tx.set_follower_state(follower.id, crate::domain::FollowState::Accepted)
+        .await?;
+    crate::federation::delivery::enqueue(
+        &mut tx,
+        &accept.id,
+        Some(actor.id),
+        follower.remote.delivery_inbox(),
+        &accept,
+    )
+    .await?;
+    tx.commit().await
+}

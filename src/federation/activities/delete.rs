@@ -1,0 +1,59 @@
+//! `Delete` of an actor: an account on another server was deleted; forget it and its follows.
+
+use activitypub_federation::{config::Data, kinds::activity::DeleteType, traits::Activity};
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::{begin_once, id_of};
+use crate::{app::AppState, federation::FederationError};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeleteActor {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    pub actor: Url,
+    pub object: Value,
+}
+
+/// Whether a Delete is an actor deleting itself (rather than one of its posts).
+pub fn deletes_its_actor(json: &Value) -> bool {
+    let actor = json.get("actor").and_then(id_of);
+    let object = json.get("object").and_then(id_of);
+    actor.is_some() && actor == object
+}
+
+#[async_trait]
+impl Activity for DeleteActor {
+    type DataType = AppState;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> Result<(), FederationError> {
+        if id_of(&self.object).as_ref() != Some(&self.actor) {
+            return Err(FederationError::Invalid(
+                "an actor can only delete itself".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
+        let Some(mut tx) = begin_once(data, &self.id).await? else {
+            return Ok(());
+        };
+        let known = tx.delete_remote_actor(&self.actor).await?;
+        tx.commit().await?;
+        tracing::info!(activity = %self.id, actor = %self.actor, known, "remote actor deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! `Follow`: someone on another server follows one of our accounts. Accepted at once, or kept
+//! pending for an editor when the account approves followers by hand.
+
+use activitypub_federation::{config::Data, kinds::activity::FollowType, traits::Activity};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{accept, begin_once};
+use crate::{
+    app::AppState,
+    domain::FollowState,
+    federation::{FederationError, delivery, objects::remote_actor::ApRemoteActor, urls},
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: FollowType,
+    pub actor: Url,
+    #[serde(deserialize_with = "crate::federation::activities::follow::one_id")]
+    pub object: Url,
+}
+
+/// Some servers embed the followed actor instead of naming it.
+pub(crate) fn one_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    super::id_of(&value).ok_or_else(|| serde::de::Error::custom("object has no id"))
+}
+
+#[async_trait]
+impl Activity for Follow {
+    type DataType = AppState;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<AppState>) -> Result<(), FederationError> {
+        if urls::username_of_actor(&data.config.base_url, &self.object).is_none() {
+            return Err(FederationError::Invalid(format!(
+                "{} is not an account here",
+                self.object
+            )));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
+        let base = &data.config.base_url;
+        let username = urls::username_of_actor(base, &self.object).unwrap_or_default();
+        let target = data
+            .store
+            .actor_by_username(username)
+            .await?
+            .ok_or_else(|| {
+                FederationError::Invalid(format!("{} is not an account here", self.object))
+            })?;
+        let follower = activitypub_federation::fetch::object_id::ObjectId::<ApRemoteActor>::from(
+            self.actor.clone(),
+        )
+        .dereference(data)
+        .await?;
+        let Some(mut tx) = begin_once(data, &self.id).await? else {
+            return Ok(());
+        };
+        let wanted = FollowState::for_new_follow(target.manually_approves_followers);
+        let (follower_id, state) = tx
+            .upsert_follower(target.id, follower.0.id, self.id.as_str(), wanted)
+            .await?;
+        if state == FollowState::Accepted {
+            let accept = accept::accept_follow(base, &target, follower_id, &self);
+            delivery::enqueue(
+                &mut tx,
+                &accept.id,
+                Some(target.id),
+                follower.0.delivery_inbox(),
+                &accept,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        data.deliveries_waiting.notify_one();
+        tracing::info!(activity = %self.id, follower = %self.actor, account = %username, state = state.as_str(), "follow received");
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! `Reject`: an editor declines a pending Follow of one of our accounts.
+
+use activitypub_federation::kinds::activity::RejectType;
+use serde::Serialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::{
+    domain::{Follower, LocalActor},
+    federation::{protocol::context, urls},
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: RejectType,
+    pub actor: Url,
+    pub object: Value,
+    pub to: Vec<Url>,
+}
+
+pub fn reject_follow(base: &Url, actor: &LocalActor, follower: &Follower) -> Reject {
+    let actor_id = urls::actor(base, actor.username.as_str());
+    let mut id = actor_id.clone();
+    id.set_fragment(Some(&format!("rejects/follows/{}", follower.id)));
+    Reject {
+        context: context::activity(),
+        id,
+        kind: RejectType::Reject,
+        object: json!({
+            "id": follower.follow_activity_id,
+            "type": "Follow",
+            "actor": follower.remote.ap_id,
+            "object": actor_id,
+        }),
+        actor: actor_id,
+        to: vec![follower.remote.ap_id.clone()],
+    }
+}
+
+/// An editor declines a follow request or removes a follower: the row goes and the Reject is
+/// queued in one transaction.
+pub async fn reject_follower(
+    store: &crate::store::Store,
+    base: &Url,
+    actor: &LocalActor,
+    follower: &Follower,
+) -> Result<(), crate::store::StoreError> {
+    let reject = reject_follow(base, actor, follower);
+    let mut tx = store.begin().await?;
+    tx.remove_follower(actor.id, follower.remote.id).await?;
+    crate::federation::delivery::enqueue(
+        &mut tx,
+        &reject.id,
+        Some(actor.id),
+        follower.remote.delivery_inbox(),
+        &reject,
+    )
+    .await?;
+    tx.commit().await
+}

@@ -1,0 +1,470 @@
+//! The delivery worker: claims due deliveries, signs and sends them concurrently, and records
+//! each outcome (delivered, retry later, or failed for good with the reason).
+//!
+//! Outcomes by response: 2xx delivered; 408, 429 and 5xx retried on the schedule in
+//! [`super::RETRY_SCHEDULE`] (or later, if `Retry-After` asks); any other 4xx failed at once,
+//! with its status kept (a receiver refusing our signature says so with 401, and that must
+//! stay visible). Network errors and timeouts are retried.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tokio::{sync::watch, task::JoinSet};
+use url::Url;
+
+use super::retry_delay;
+use crate::{
+    app::AppState,
+    config::authority,
+    federation::{
+        http_client::check_target,
+        keys::SigningKey,
+        signatures::{self, SignatureError},
+        urls,
+    },
+    store::{StoreError, deliveries::ClaimedDelivery, now_millis},
+};
+
+/// How many deliveries one worker sends at once.
+const CONCURRENCY: usize = 32;
+/// How long a claim holds; longer than any one send can take.
+const LEASE: Duration = Duration::from_secs(120);
+/// The longest the worker sleeps before looking for work queued by another process.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How long shutdown waits for sends in flight before handing them back to the queue.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Finished deliveries are kept this long for operators, then pruned.
+const KEEP_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What became of one attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Delivered(u16),
+    Retry {
+        status: Option<u16>,
+        error: String,
+        not_before: Option<Duration>,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// Runs until `shutdown` turns true, then drains.
+pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let keys = KeyCache::default();
+    // Each task returns its delivery's id, so what is still in flight is known at shutdown.
+    let mut in_flight: JoinSet<i64> = JoinSet::new();
+    let mut unfinished: HashSet<i64> = HashSet::new();
+    let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
+    tracing::info!("delivery worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while let Some(done) = in_flight.try_join_next() {
+            forget(&mut unfinished, done);
+        }
+        let room = CONCURRENCY.saturating_sub(in_flight.len());
+        let batch = if room == 0 {
+            Vec::new()
+        } else {
+            match state
+                .store
+                .claim_deliveries(i64::try_from(room).unwrap_or(1), lease_ms())
+                .await
+            {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot claim deliveries; retrying");
+                    Vec::new()
+                }
+            }
+        };
+        let claimed_any = !batch.is_empty();
+        for delivery in batch {
+            unfinished.insert(delivery.id);
+            let state = state.clone();
+            let keys = keys.clone();
+            in_flight.spawn(async move {
+                let id = delivery.id;
+                deliver(&state, &keys, delivery).await;
+                id
+            });
+        }
+        if last_prune.elapsed() > Duration::from_secs(3600) {
+            last_prune = std::time::Instant::now();
+            prune(&state).await;
+        }
+        if claimed_any && in_flight.len() < CONCURRENCY {
+            continue;
+        }
+        let wait = if in_flight.len() >= CONCURRENCY {
+            Duration::from_millis(50)
+        } else {
+            next_wait(&state).await
+        };
+        tokio::select! {
+            _ = state.deliveries_waiting.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => forget(&mut unfinished, done),
+            _ = shutdown.changed() => {}
+        }
+    }
+    drain(&state, in_flight, unfinished).await;
+}
+
+fn forget(unfinished: &mut HashSet<i64>, done: Result<i64, tokio::task::JoinError>) {
+    if let Ok(id) = done {
+        unfinished.remove(&id);
+    }
+}
+
+/// Sleeps until the next delivery falls due, but never longer than the poll interval.
+async fn next_wait(state: &AppState) -> Duration {
+    match state.store.next_delivery_due().await {
+        Ok(Some(due)) => {
+            let ms = u64::try_from((due - now_millis()).max(10)).unwrap_or(10);
+            Duration::from_millis(ms).min(POLL_INTERVAL)
+        }
+        _ => POLL_INTERVAL,
+    }
+}
+
+async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: HashSet<i64>) {
+    let pending = in_flight.len();
+    if pending > 0 {
+        tracing::info!(pending, "waiting for deliveries in flight");
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while let Some(done) = in_flight.join_next().await {
+                forget(&mut unfinished, done);
+            }
+        })
+        .await;
+        in_flight.abort_all();
+    }
+    // Whatever is still claimed and unfinished goes back to the queue for the next run.
+    for id in unfinished {
+        if let Err(err) = state.store.release_delivery(id).await {
+            tracing::warn!(delivery = id, error = %err, "could not hand a delivery back");
+        }
+    }
+    tracing::info!("delivery worker stopped");
+}
+
+async fn prune(state: &AppState) {
+    let keep = i64::try_from(KEEP_FINISHED.as_millis()).unwrap_or(i64::MAX);
+    match state.store.prune_deliveries(now_millis() - keep).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "pruned finished deliveries"),
+        Err(err) => tracing::warn!(error = %err, "could not prune deliveries"),
+    }
+}
+
+fn lease_ms() -> i64 {
+    i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Parsed private keys and their key ids by local actor id (None: the instance actor), so
+/// each key is read and parsed once per worker.
+#[derive(Clone, Default)]
+struct KeyCache(Arc<Mutex<HashMap<Option<i64>, CachedKey>>>);
+
+/// A parsed key and the `keyId` it signs as.
+type CachedKey = (Arc<SigningKey>, String);
+
+impl KeyCache {
+    async fn get(&self, state: &AppState, actor_id: Option<i64>) -> Result<CachedKey, String> {
+        if let Some(entry) = self
+            .0
+            .lock()
+            .map_err(|_| "key cache poisoned")?
+            .get(&actor_id)
+        {
+            return Ok(entry.clone());
+        }
+        let base = &state.config.base_url;
+        let (pem, key_id) = match actor_id {
+            None => (
+                state.instance_actor.private_key_pem.clone(),
+                urls::instance_key_id(base),
+            ),
+            Some(id) => {
+                let actor = state
+                    .store
+                    .actor_by_id(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the signing account no longer exists")?;
+                (
+                    actor.private_key_pem,
+                    urls::actor_key_id(base, actor.username.as_str()),
+                )
+            }
+        };
+        let entry = (
+            Arc::new(SigningKey::from_pem(&pem).map_err(|e| e.to_string())?),
+            key_id,
+        );
+        self.0
+            .lock()
+            .map_err(|_| "key cache poisoned")?
+            .insert(actor_id, entry.clone());
+        Ok(entry)
+    }
+}
+
+async fn deliver(state: &AppState, keys: &KeyCache, delivery: ClaimedDelivery) {
+    let span = tracing::info_span!(
+        "delivery",
+        activity = %delivery.activity_id,
+        host = %delivery.host,
+        attempt = delivery.attempts + 1,
+    );
+    let _entered = span.enter();
+    let outcome = attempt(state, keys, &delivery).await;
+    let recorded = match &outcome {
+        Outcome::Delivered(status) => {
+            tracing::info!(status, "delivered");
+            state.store.mark_delivered(delivery.id, *status).await
+        }
+        Outcome::Retry {
+            status,
+            error,
+            not_before,
+        } => match retry_delay(delivery.attempts + 1) {
+            Some(delay) => {
+                let delay = not_before.map_or(delay, |asked| asked.max(delay));
+                let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                tracing::warn!(?status, error = %error, retry_in_s = delay.as_secs(), "delivery failed; will retry");
+                state
+                    .store
+                    .schedule_retry(delivery.id, next, *status, error)
+                    .await
+            }
+            None => {
+                tracing::warn!(?status, error = %error, "delivery failed; retries exhausted");
+                state.store.mark_failed(delivery.id, *status, error).await
+            }
+        },
+        Outcome::Failed { status, error } => {
+            tracing::warn!(?status, error = %error, "delivery refused; not retried");
+            state.store.mark_failed(delivery.id, *status, error).await
+        }
+    };
+    if let Err(err) = recorded {
+        record_failure(err, delivery.id);
+    }
+}
+
+fn record_failure(err: StoreError, id: i64) {
+    // The lease will run out and the delivery be tried again: at least once, never lost.
+    tracing::error!(delivery = id, error = %err, "could not record a delivery outcome");
+}
+
+async fn attempt(state: &AppState, keys: &KeyCache, delivery: &ClaimedDelivery) -> Outcome {
+    let inbox = match Url::parse(&delivery.inbox) {
+        Ok(inbox) => inbox,
+        Err(err) => {
+            return Outcome::Failed {
+                status: None,
+                error: format!("bad inbox URL: {err}"),
+            };
+        }
+    };
+    if let Err(err) = check_target(&inbox, state.config.allow_private_networks) {
+        return Outcome::Failed {
+            status: None,
+            error: err.to_string(),
+        };
+    }
+    let (key, key_id) = match keys.get(state, delivery.actor_id).await {
+        Ok(key) => key,
+        Err(error) => {
+            return Outcome::Failed {
+                status: None,
+                error,
+            };
+        }
+    };
+    let request = match signed_post(&inbox, delivery.body.as_bytes(), &key_id, &key) {
+        Ok(headers) => headers,
+        Err(err) => {
+            return Outcome::Failed {
+                status: None,
+                error: format!("cannot sign: {err}"),
+            };
+        }
+    };
+    let response = state
+        .http
+        .post(inbox.as_str())
+        .headers(request)
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    match response {
+        Ok(response) => classify(response.status(), response.headers()),
+        Err(err) => Outcome::Retry {
+            status: None,
+            error: describe(&err),
+            not_before: None,
+        },
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Builds the signed headers of a delivery POST.
+pub fn signed_post(
+    inbox: &Url,
+    body: &[u8],
+    key_id: &str,
+    key: &SigningKey,
+) -> Result<HeaderMap, SignatureError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&authority(inbox)).map_err(|_| SignatureError::Malformed("host"))?,
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    let path_and_query = match inbox.query() {
+        Some(query) => format!("{}?{query}", inbox.path()),
+        None => inbox.path().to_owned(),
+    };
+    let signature = signatures::sign_request(
+        &Method::POST,
+        &path_and_query,
+        &mut headers,
+        Some(body),
+        key_id,
+        key,
+        Utc::now(),
+    )?;
+    headers.insert("signature", signature);
+    Ok(headers)
+}
+
+fn classify(status: StatusCode, headers: &HeaderMap) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        return Outcome::Delivered(code);
+    }
+    let error = format!("the inbox answered {status}");
+    if status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+    {
+        return Outcome::Retry {
+            status: Some(code),
+            error,
+            not_before: retry_after(headers),
+        };
+    }
+    Outcome::Failed {
+        status: Some(code),
+        error,
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date, capped at a day.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&Utc) - Utc::now()).to_std().ok()?
+        }
+    };
+    Some(wait.min(Duration::from_secs(24 * 3600)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_with_retry_after(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn success_server_errors_and_refusals_are_told_apart() {
+        let none = HeaderMap::new();
+        assert_eq!(
+            classify(StatusCode::ACCEPTED, &none),
+            Outcome::Delivered(202)
+        );
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &none),
+            Outcome::Retry {
+                status: Some(502),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(StatusCode::REQUEST_TIMEOUT, &none),
+            Outcome::Retry { .. }
+        ));
+        // A receiver rejecting our signature must not look delivered.
+        assert!(matches!(
+            classify(StatusCode::UNAUTHORIZED, &none),
+            Outcome::Failed {
+                status: Some(401),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(StatusCode::GONE, &none),
+            Outcome::Failed {
+                status: Some(410),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_and_capped() {
+        let outcome = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers_with_retry_after("120"),
+        );
+        assert_eq!(
+            outcome,
+            Outcome::Retry {
+                status: Some(429),
+                error: "the inbox answered 429 Too Many Requests".into(),
+                not_before: Some(Duration::from_secs(120))
+            }
+        );
+        assert_eq!(
+            retry_after(&headers_with_retry_after("99999999")),
+            Some(Duration::from_secs(86400))
+        );
+        assert_eq!(retry_after(&headers_with_retry_after("soon")), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! The inbox pipeline, shared by every personal inbox and the shared `/inbox`.
+//!
+//! Order matters: everything that can be checked without the network is checked first (a
+//! signature is present and readable, the digest matches the body, the date is fresh, the
+//! JSON parses, the key belongs to the activity's actor's host), so an unsigned or malformed
+//! request never makes us fetch anything. Only then is the actor fetched (or read from the
+//! cache) and the signature verified, once more with a freshly fetched key if the cached one
+//! fails, since the actor may have rotated its key.
+
+use activitypub_federation::fetch::object_id::ObjectId;
+use bytes::Bytes;
+use chrono::Utc;
+use http::{HeaderMap, Method};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::{
+    FederationData, FederationError,
+    activities::{self, Handled, id_of},
+    objects::remote_actor::ApRemoteActor,
+    signatures::{self, RequestParts, SignatureError, SignatureHeader},
+};
+
+/// A received request, as far as the inbox needs it.
+pub struct InboxRequest {
+    pub method: Method,
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Why an activity was refused; the web layer maps each to a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    /// 401: the request is not provably from the activity's actor.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 400: the body is not an activity we can read.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 500: our side failed; the sender should retry.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<SignatureError> for InboxError {
+    fn from(err: SignatureError) -> Self {
+        Self::Unauthorized(err.to_string())
+    }
+}
+
+/// The fields every activity has, read before anything else.
+#[derive(Deserialize)]
+struct Envelope {
+    id: Url,
+    #[serde(rename = "type")]
+    kind: String,
+    actor: Value,
+}
+
+/// Verifies and applies one incoming activity.
+pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Handled, InboxError> {
+    let signature = SignatureHeader::from_headers(&request.headers)?;
+    signatures::verify_digest(&request.headers, &request.body)?;
+    let json: Value = serde_json::from_slice(&request.body)
+        .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let envelope: Envelope = serde_json::from_value(json.clone())
+        .map_err(|e| InboxError::BadRequest(format!("the body is not an activity: {e}")))?;
+    let actor_id = id_of(&envelope.actor)
+        .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?;
+    let span = tracing::info_span!(
+        "inbox",
+        activity = %envelope.id,
+        kind = %envelope.kind,
+        host = %crate::config::authority(&actor_id),
+    );
+    let _guard = span.enter();
+
+    let key_url = Url::parse(&signature.key_id)
+        .map_err(|_| InboxError::Unauthorized("the signature's keyId is not a URL".into()))?;
+    if key_url.origin() != actor_id.origin() {
+        return Err(InboxError::Unauthorized(
+            "the signing key is not on the activity's actor's host".into(),
+        ));
+    }
+    if envelope.id.origin() != actor_id.origin() {
+        return Err(InboxError::BadRequest(
+            "the activity's id is not on its actor's host".into(),
+        ));
+    }
+
+    let parts = RequestParts {
+        method: &request.method,
+        path_and_query: &request.path_and_query,
+        headers: &request.headers,
+    };
+    let signer = match authenticate(data, &actor_id, &signature, &parts).await {
+        Ok(signer) => signer,
+        Err(Refusal::ActorGone) if activities::delete::deletes_its_actor(&json) => {
+            // The account is gone and we never kept it, so there is nothing to forget.
+            tracing::info!("delete of an actor we do not know; acknowledged");
+            return Ok(Handled::Ignored("Delete of an unknown actor".into()));
+        }
+        Err(refusal) => return Err(refusal.into()),
+    };
+
+    let handled = activities::dispatch(&envelope.kind, json, &signer, data)
+        .await
+        .map_err(|err| match err {
+            FederationError::Invalid(message) => InboxError::BadRequest(message),
+            other => InboxError::Internal(other.to_string()),
+        })?;
+    match &handled {
+        Handled::Applied => tracing::debug!("activity applied"),
+        Handled::Ignored(label) => {
+            tracing::info!(kind = %label, "activity type not handled; acknowledged")
+        }
+    }
+    Ok(handled)
+}
+
+enum Refusal {
+    ActorGone,
+    Unauthorized(String),
+    Internal(String),
+}
+
+impl From<Refusal> for InboxError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::ActorGone => Self::Unauthorized("the signing actor is gone".into()),
+            Refusal::Unauthorized(message) => Self::Unauthorized(message),
+            Refusal::Internal(message) => Self::Internal(message),
+        }
+    }
+}
+
+/// Finds the activity's actor and checks that it signed the request.
+async fn authenticate(
+    data: &FederationData,
+    actor_id: &Url,
+    signature: &SignatureHeader,
+    request: &RequestParts<'_>,
+) -> Result<ApRemoteActor, Refusal> {
+    let object_id = ObjectId::<ApRemoteActor>::from(actor_id.clone());
+    let actor = object_id.dereference(data).await.map_err(fetch_refusal)?;
+    if check(&actor, signature, request).is_ok() {
+        return Ok(actor);
+    }
+    // The cached key may be stale (the actor rotated it): fetch the actor once more.
+    let fresh = object_id
+        .dereference_forced(data)
+        .await
+        .map_err(fetch_refusal)?;
+    check(&fresh, signature, request).map_err(|err| Refusal::Unauthorized(err.to_string()))?;
+    Ok(fresh)
+}
+
+fn check(
+    actor: &ApRemoteActor,
+    signature: &SignatureHeader,
+    request: &RequestParts<'_>,
+) -> Result<(), SignatureError> {
+    if actor.0.public_key_id != signature.key_id {
+        return Err(SignatureError::Invalid);
+    }
+    signatures::verify_request(request, signature, &actor.0.public_key_pem, Utc::now())
+}
+
+fn fetch_refusal(err: FederationError) -> Refusal {
+    if err.is_gone() {
+        return Refusal::ActorGone;
+    }
+    match err {
+        FederationError::Store(err) => Refusal::Internal(err.to_string()),
+        other => Refusal::Unauthorized(format!("the signing actor could not be fetched: {other}")),
+    }
+}

@@ -1,0 +1,96 @@
+//! The URL of everything this instance serves. One place, so ids never drift apart.
+
+use url::Url;
+
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    url.set_path(path);
+    url
+}
+
+pub fn actor(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}"))
+}
+
+pub fn actor_key_id(base: &Url, username: &str) -> String {
+    format!("{}#main-key", actor(base, username))
+}
+
+pub fn inbox(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/inbox"))
+}
+
+pub fn outbox(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/outbox"))
+}
+
+pub fn followers(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/followers"))
+}
+
+pub fn following(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/following"))
+}
+
+pub fn featured(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/collections/featured"))
+}
+
+pub fn shared_inbox(base: &Url) -> Url {
+    join(base, "/inbox")
+}
+
+pub fn instance_actor(base: &Url) -> Url {
+    join(base, "/actor")
+}
+
+pub fn instance_key_id(base: &Url) -> String {
+    format!("{}#main-key", instance_actor(base))
+}
+
+/// `page` of a paged collection.
+pub fn page(collection: &Url, page: i64) -> Url {
+    let mut url = collection.clone();
+    url.set_query(Some(&format!("page={page}")));
+    url
+}
+
+/// If `url` is one of our actor ids, its username.
+pub fn username_of_actor<'a>(base: &Url, url: &'a Url) -> Option<&'a str> {
+    if url.origin() != base.origin() || url.query().is_some() || url.fragment().is_some() {
+        return None;
+    }
+    let name = url.path().strip_prefix("/users/")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_under_the_base_url() {
+        let base = Url::parse("https://isg.example").unwrap();
+        assert_eq!(
+            actor(&base, "isg").as_str(),
+            "https://isg.example/users/isg"
+        );
+        assert_eq!(
+            actor_key_id(&base, "isg"),
+            "https://isg.example/users/isg#main-key"
+        );
+        assert_eq!(
+            page(&followers(&base, "isg"), 2).as_str(),
+            "https://isg.example/users/isg/followers?page=2"
+        );
+        assert_eq!(username_of_actor(&base, &actor(&base, "isg")), Some("isg"));
+        assert_eq!(username_of_actor(&base, &inbox(&base, "isg")), None);
+        assert_eq!(
+            username_of_actor(
+                &base,
+                &Url::parse("https://other.example/users/isg").unwrap()
+            ),
+            None
+        );
+    }
+}

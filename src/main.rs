@@ -1,0 +1,36 @@
+//! The `broadside` binary: parse the command line, load the configuration, run the command.
+
+use std::process::ExitCode;
+
+use broadside::cli::{self, Cli, Command};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.load_config() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("broadside: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve::serve(config, args).await,
+        Command::Migrate => cli::serve::migrate(config).await,
+        Command::Actor(command) => cli::actor::run(config, command).await,
+        Command::Follower(command) => cli::follower::run(config, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("broadside: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

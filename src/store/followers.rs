@@ -1,0 +1,228 @@
+//! Who follows our accounts, and whom they follow.
+
+use chrono::DateTime;
+use sqlx::FromRow;
+use url::Url;
+
+use super::{
+    Store, StoreError, StoreResult, Tx, now_millis,
+    remote_actors::{RemoteActorRow, remote_actor_columns},
+};
+use crate::domain::{FollowState, Follower, RemoteActor};
+
+#[derive(FromRow)]
+struct FollowerRow {
+    follower_id: i64,
+    follower_actor_id: i64,
+    follow_activity_id: String,
+    state: String,
+    created_at: i64,
+    #[sqlx(flatten)]
+    remote: RemoteActorRow,
+}
+
+macro_rules! follower_select {
+    () => {
+        concat!(
+            "SELECT f.id AS follower_id, f.actor_id AS follower_actor_id, f.follow_activity_id, \
+             f.state, f.created_at, ",
+            remote_actor_columns!("r."),
+            " FROM followers f JOIN remote_actors r ON r.id = f.remote_actor_id "
+        )
+    };
+}
+
+impl TryFrom<FollowerRow> for Follower {
+    type Error = StoreError;
+
+    fn try_from(row: FollowerRow) -> StoreResult<Self> {
+        let corrupt = || StoreError::Corrupt(format!("follower {}", row.follower_id));
+        Ok(Self {
+            id: row.follower_id,
+            actor_id: row.follower_actor_id,
+            state: FollowState::parse(&row.state).ok_or_else(corrupt)?,
+            created_at: DateTime::from_timestamp_millis(row.created_at).ok_or_else(corrupt)?,
+            follow_activity_id: row.follow_activity_id,
+            remote: RemoteActor::try_from(row.remote)?,
+        })
+    }
+}
+
+impl Store {
+    /// One page of an account's followers in the given state, oldest first.
+    pub async fn followers(
+        &self,
+        actor_id: i64,
+        state: FollowState,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Follower>> {
+        let rows: Vec<FollowerRow> = sqlx::query_as(concat!(
+            follower_select!(),
+            "WHERE f.actor_id = $1 AND f.state = $2 ORDER BY f.id LIMIT $3 OFFSET $4"
+        ))
+        .bind(actor_id)
+        .bind(state.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Follower::try_from).collect()
+    }
+
+    pub async fn count_followers(&self, actor_id: i64, state: FollowState) -> StoreResult<i64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM followers WHERE actor_id = $1 AND state = $2")
+                .bind(actor_id)
+                .bind(state.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count)
+    }
+
+    pub async fn follower(
+        &self,
+        actor_id: i64,
+        remote_ap_id: &Url,
+    ) -> StoreResult<Option<Follower>> {
+        let row: Option<FollowerRow> = sqlx::query_as(concat!(
+            follower_select!(),
+            "WHERE f.actor_id = $1 AND r.ap_id = $2"
+        ))
+        .bind(actor_id)
+        .bind(remote_ap_id.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Follower::try_from).transpose()
+    }
+
+    pub async fn follower_by_handle(
+        &self,
+        actor_id: i64,
+        username: &str,
+        host: &str,
+    ) -> StoreResult<Option<Follower>> {
+        let row: Option<FollowerRow> = sqlx::query_as(concat!(
+            follower_select!(),
+            "WHERE f.actor_id = $1 AND r.username = $2 AND r.host = $3"
+        ))
+        .bind(actor_id)
+        .bind(username.to_owned())
+        .bind(host.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Follower::try_from).transpose()
+    }
+
+    /// One page of the actor ids an account follows (accepted follows only), oldest first.
+    pub async fn following(&self, actor_id: i64, limit: i64, offset: i64) -> StoreResult<Vec<Url>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT r.ap_id FROM following f JOIN remote_actors r ON r.id = f.remote_actor_id \
+             WHERE f.actor_id = $1 AND f.state = 'accepted' ORDER BY f.id LIMIT $2 OFFSET $3",
+        )
+        .bind(actor_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter()
+            .map(|id| Url::parse(id).map_err(|_| StoreError::Corrupt(format!("following {id}"))))
+            .collect()
+    }
+
+    pub async fn count_following(&self, actor_id: i64) -> StoreResult<i64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM following WHERE actor_id = $1 AND state = 'accepted'",
+        )
+        .bind(actor_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    /// Accepted follows across all accounts, for NodeInfo-style totals.
+    pub async fn count_all_followers(&self) -> StoreResult<i64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM followers WHERE state = 'accepted'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count)
+    }
+}
+
+impl Tx {
+    /// Records a Follow. A repeated Follow refreshes the activity id but never demotes an
+    /// accepted follower back to pending. Returns the row's id and the state in effect.
+    pub async fn upsert_follower(
+        &mut self,
+        actor_id: i64,
+        remote_actor_id: i64,
+        follow_activity_id: &str,
+        state: FollowState,
+    ) -> StoreResult<(i64, FollowState)> {
+        let (id, stored): (i64, String) = sqlx::query_as(
+            "INSERT INTO followers (actor_id, remote_actor_id, follow_activity_id, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (actor_id, remote_actor_id) DO UPDATE SET \
+             follow_activity_id = excluded.follow_activity_id, \
+             state = CASE WHEN followers.state = 'accepted' THEN 'accepted' ELSE excluded.state END \
+             RETURNING id, state",
+        )
+        .bind(actor_id)
+        .bind(remote_actor_id)
+        .bind(follow_activity_id.to_owned())
+        .bind(state.as_str())
+        .bind(now_millis())
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let stored = FollowState::parse(&stored)
+            .ok_or_else(|| StoreError::Corrupt(format!("follower {id}: state {stored}")))?;
+        Ok((id, stored))
+    }
+
+    pub async fn set_follower_state(
+        &mut self,
+        follower_id: i64,
+        state: FollowState,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE followers SET state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(follower_id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a follow; returns whether there was one.
+    pub async fn remove_follower(
+        &mut self,
+        actor_id: i64,
+        remote_actor_id: i64,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("DELETE FROM followers WHERE actor_id = $1 AND remote_actor_id = $2")
+                .bind(actor_id)
+                .bind(remote_actor_id)
+                .execute(&mut *self.inner)
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+impl Tx {
+    /// Removes the follow a remote actor made with the given Follow activity.
+    pub async fn remove_follower_by_follow_id(
+        &mut self,
+        remote_actor_id: i64,
+        follow_activity_id: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "DELETE FROM followers WHERE remote_actor_id = $1 AND follow_activity_id = $2",
+        )
+        .bind(remote_actor_id)
+        .bind(follow_activity_id.to_owned())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+}

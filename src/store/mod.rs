@@ -1,0 +1,198 @@
+//! The database. All SQL lives in this module and its children; one set of queries serves
+//! SQLite (the embedded default) and PostgreSQL (scale-out) through sqlx's `Any` driver.
+//!
+//! Portability rules the queries follow: `$n` placeholders, times as Unix milliseconds in
+//! integer columns, flags as 0/1 integers, JSON as text, and `RETURNING` for generated ids.
+
+pub mod activities;
+pub mod actors;
+pub mod deliveries;
+pub mod followers;
+pub mod remote_actors;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Any, AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+};
+
+use crate::config::DatabaseUrl;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The two database engines; a few statements (row claiming) differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a store operation failed, in terms the layers above can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the schema, named by its constraint (e.g. `actors_username_key`).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the database file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Unique constraints the store turns into [`StoreError::Conflict`]. SQLite reports the
+/// columns rather than the constraint's name, so both spellings are listed.
+const UNIQUE_CONSTRAINTS: [(&str, &str); 4] = [
+    ("actors_username_key", "actors.username"),
+    ("remote_actors_ap_id_key", "remote_actors.ap_id"),
+    (
+        "followers_actor_remote_key",
+        "followers.actor_id, followers.remote_actor_id",
+    ),
+    (
+        "following_actor_remote_key",
+        "following.actor_id, following.remote_actor_id",
+    ),
+];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => return Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let message = db.message();
+                let constraint = db.constraint();
+                for (name, columns) in UNIQUE_CONSTRAINTS {
+                    if constraint == Some(name) || message.ends_with(columns) {
+                        return Self::Conflict(name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Self::Database(err)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// One transaction; the changes of a use case and the deliveries they cause commit together.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+}
+
+impl Store {
+    /// Opens the database, creating a SQLite file and its folder if needed.
+    pub async fn connect(database: &DatabaseUrl) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        match database {
+            DatabaseUrl::Sqlite { path, .. } => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)?;
+                }
+                Self::connect_sqlite(path).await
+            }
+            DatabaseUrl::Postgres(url) => {
+                let options = AnyConnectOptions::from_str(url)?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    pool,
+                    backend: Backend::Postgres,
+                })
+            }
+        }
+    }
+
+    async fn connect_sqlite(path: &Path) -> StoreResult<Self> {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; NORMAL syncs at checkpoints
+                    // rather than every commit (a power cut can lose the last commits, never
+                    // corrupt the file); the busy timeout lets the CLI and the server write
+                    // to one file at once.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date; safe to run on every start.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+        })
+    }
+
+    /// Answers whether the database is reachable, for `/healthz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+/// The current time in Unix milliseconds, the unit of every time column.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

@@ -1,0 +1,69 @@
+//! `POST /users/{username}/inbox` and `POST /inbox`: hand the request to the federation inbox
+//! pipeline and map its verdict to a status code (202, 400, 401, 404 or 500).
+
+use activitypub_federation::config::Data;
+use axum::{
+    body::Bytes,
+    extract::Path,
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+
+use super::error::{WebError, problem};
+use crate::{
+    app::AppState,
+    federation::inbox::{self, InboxError, InboxRequest},
+};
+
+pub async fn personal(
+    Path(username): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    data: Data<AppState>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    if data.store.actor_by_username(&username).await?.is_none() {
+        return Err(WebError::NotFound);
+    }
+    Ok(receive(&data, method, uri, headers, body).await)
+}
+
+pub async fn shared(
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    data: Data<AppState>,
+    body: Bytes,
+) -> Response {
+    receive(&data, method, uri, headers, body).await
+}
+
+async fn receive(
+    data: &Data<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = InboxRequest {
+        method,
+        path_and_query: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+        headers,
+        body,
+    };
+    match inbox::receive(data, request).await {
+        Ok(_) => StatusCode::ACCEPTED.into_response(),
+        Err(InboxError::Unauthorized(reason)) => {
+            tracing::info!(%reason, "inbox refused an unauthenticated request");
+            problem(StatusCode::UNAUTHORIZED, &reason)
+        }
+        Err(InboxError::BadRequest(reason)) => {
+            tracing::info!(%reason, "inbox refused a malformed activity");
+            problem(StatusCode::BAD_REQUEST, &reason)
+        }
+        Err(InboxError::Internal(cause)) => WebError::Internal(cause).into_response(),
+    }
+}

@@ -1,0 +1,53 @@
+//! HTTP: `router(state)` builds the whole app. Handlers are thin: they parse the request, call
+//! the store or federation code, and pick a representation.
+
+pub mod actors;
+pub mod error;
+pub mod health;
+pub mod inbox;
+pub mod negotiate;
+pub mod well_known;
+
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+
+/// The largest activity the inbox reads; bigger bodies get 413 before any work is done.
+pub const MAX_INBOX_BODY: usize = 1024 * 1024;
+
+pub fn router(federation: FederationConfig<AppState>) -> Router {
+    let inboxes = Router::new()
+        .route("/inbox", post(inbox::shared))
+        .route("/users/{username}/inbox", post(inbox::personal))
+        .layer(DefaultBodyLimit::max(MAX_INBOX_BODY));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/.well-known/webfinger", get(well_known::webfinger))
+        .route("/.well-known/host-meta", get(well_known::host_meta))
+        .route(
+            "/.well-known/host-meta.json",
+            get(well_known::host_meta_json),
+        )
+        .route("/.well-known/nodeinfo", get(well_known::nodeinfo_links))
+        .route("/nodeinfo/{version}", get(well_known::nodeinfo))
+        .route("/actor", get(actors::instance_actor))
+        .route("/users/{username}", get(actors::actor))
+        .route("/@{username}", get(actors::at_username))
+        .route("/users/{username}/followers", get(actors::followers))
+        .route("/users/{username}/following", get(actors::following))
+        .route("/users/{username}/outbox", get(actors::outbox))
+        .route(
+            "/users/{username}/collections/featured",
+            get(actors::featured),
+        )
+        .merge(inboxes)
+        .fallback(error::not_found)
+        .layer(FederationMiddleware::new(federation))
+        .layer(TraceLayer::new_for_http())
+}
