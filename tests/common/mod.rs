@@ -1,0 +1,554 @@
+//! Shared test harness: a Broadside server started in-process on a random loopback port with
+//! its own database, and a mock remote server ("peer") that serves actor documents, signs
+//! requests like a fediverse server, and records what reaches its inbox.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use broadside::{
+    app::{self, Role},
+    config::{Config, DatabaseUrl},
+    federation::{
+        keys::{self, PemKeyPair, SigningKey},
+        signatures::{self, RequestParts, SignatureHeader},
+    },
+};
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use url::Url;
+
+/// The databases a store test runs against: SQLite always, PostgreSQL when
+/// `BROADSIDE_TEST_POSTGRES_URL` names a server. In CI (`CI` set) PostgreSQL is required, so a
+/// missing server fails the run instead of silently skipping half of it.
+pub fn backends() -> Vec<&'static str> {
+    let postgres = std::env::var("BROADSIDE_TEST_POSTGRES_URL").is_ok();
+    if !postgres && std::env::var("CI").is_ok() {
+        panic!("CI must set BROADSIDE_TEST_POSTGRES_URL: the store tests run on PostgreSQL too");
+    }
+    if postgres {
+        vec!["sqlite", "postgres"]
+    } else {
+        vec!["sqlite"]
+    }
+}
+
+/// A database of its own for one test; PostgreSQL ones are dropped by [`TestDb::cleanup`].
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            "sqlite" => {
+                let path = dir.path().join("broadside.db");
+                let url = format!("sqlite://{}", path.display());
+                Self {
+                    url: DatabaseUrl::parse(&url).unwrap(),
+                    _dir: dir,
+                    postgres: None,
+                }
+            }
+            "postgres" => {
+                use sqlx::Connection;
+                sqlx::any::install_default_drivers();
+                let admin = std::env::var("BROADSIDE_TEST_POSTGRES_URL").unwrap();
+                let name = format!("broadside_test_{}", uuid_like());
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let mut url = Url::parse(&admin).unwrap();
+                url.set_path(&format!("/{name}"));
+                Self {
+                    url: DatabaseUrl::parse(url.as_str()).unwrap(),
+                    _dir: dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+            other => panic!("unknown backend {other}"),
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let Some((admin, name)) = &self.postgres {
+            use sqlx::Connection;
+            let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
+        .collect()
+}
+
+/// A running Broadside server.
+pub struct TestServer {
+    pub base: Url,
+    pub addr: SocketAddr,
+    pub config: Config,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    pub db: Option<TestDb>,
+    data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_on("sqlite").await
+    }
+
+    pub async fn start_on(backend: &str) -> Self {
+        let db = TestDb::new(backend).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            base_url: Url::parse(&format!("http://localhost:{}", addr.port())).unwrap(),
+            listen: addr,
+            database: db.url.clone(),
+            data_dir: data_dir.path().to_path_buf(),
+            allow_private_networks: true,
+            extra_ca_pem: None,
+            log: "warn".into(),
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let run_config = config.clone();
+        let task = tokio::spawn(async move {
+            app::run(run_config, Role::All, Some(listener), shutdown)
+                .await
+                .unwrap();
+        });
+        let server = Self {
+            base: config.base_url.clone(),
+            addr,
+            config,
+            stop,
+            task: Some(task),
+            db: Some(db),
+            data_dir,
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(self.url("/healthz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
+    }
+
+    pub fn host(&self) -> String {
+        format!("localhost:{}", self.addr.port())
+    }
+
+    /// Creates an organization account directly in the store, as `actor create` does.
+    pub async fn create_actor(&self, username: &str, approve_followers: bool) {
+        let store = broadside::app::open_store(&self.config).await.unwrap();
+        let pair = keys::generate().unwrap();
+        let new = broadside::domain::NewActor {
+            username: broadside::domain::Username::parse(username).unwrap(),
+            kind: broadside::domain::ActorKind::Organization,
+            name: format!("{username} organization"),
+            summary_md: "We *organize*.".into(),
+            summary_html: broadside::domain::markdown::render("We *organize*."),
+            public_key_pem: pair.public_key_pem,
+            private_key_pem: pair.private_key_pem,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new).await.unwrap();
+        if approve_followers {
+            tx.set_manually_approves_followers(actor.id, true)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+
+    pub async fn store(&self) -> broadside::store::Store {
+        broadside::app::open_store(&self.config).await.unwrap()
+    }
+
+    pub fn actor_url(&self, username: &str) -> String {
+        self.url(&format!("/users/{username}"))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// One activity that reached the peer's inbox, with whether its signature verified against
+/// the sender's published key.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub activity: Value,
+    pub signature_valid: bool,
+}
+
+#[derive(Default)]
+struct PeerState {
+    docs: HashMap<String, (StatusCode, Value)>,
+    received: Vec<Received>,
+    /// Statuses to answer inbox POSTs with, in order; 202 once used up.
+    inbox_script: Vec<StatusCode>,
+}
+
+/// A mock fediverse server on loopback.
+#[derive(Clone)]
+pub struct Peer {
+    pub origin: Url,
+    state: Arc<Mutex<PeerState>>,
+    client: reqwest::Client,
+}
+
+impl Peer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A host name, not an IP: activitypub_federation only fetches from URLs with a domain.
+        let port = listener.local_addr().unwrap().port();
+        let origin = Url::parse(&format!("http://localhost:{port}")).unwrap();
+        let peer = Self {
+            origin,
+            state: Arc::new(Mutex::new(PeerState::default())),
+            client: reqwest::Client::new(),
+        };
+        let app = Router::new()
+            .route("/{*path}", get(serve_doc).post(receive))
+            .with_state(peer.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        peer
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.origin.join(path).unwrap()
+    }
+
+    /// Serves `doc` at `path` (its id's path).
+    pub fn serve(&self, path: &str, doc: Value) {
+        self.serve_status(path, StatusCode::OK, doc);
+    }
+
+    pub fn serve_status(&self, path: &str, status: StatusCode, doc: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .docs
+            .insert(path.to_owned(), (status, doc));
+    }
+
+    pub fn script_inbox(&self, statuses: Vec<StatusCode>) {
+        self.state.lock().unwrap().inbox_script = statuses;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Waits until an activity of `kind` arrives, and returns it.
+    pub async fn wait_for(&self, kind: &str) -> Received {
+        for _ in 0..400 {
+            if let Some(found) = self
+                .received()
+                .into_iter()
+                .find(|r| r.activity["type"] == kind)
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no {kind} arrived; received: {:?}", self.received());
+    }
+
+    /// Adds a person `name` with a fresh key, in Mastodon's shape; returns it.
+    pub fn add_actor(&self, name: &str) -> RemoteTestActor {
+        let keys = keys::generate().unwrap();
+        let id = self.url(&format!("/users/{name}"));
+        let doc = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": id,
+            "type": "Person",
+            "preferredUsername": name,
+            "name": format!("{name} at the peer"),
+            "inbox": self.url(&format!("/users/{name}/inbox")),
+            "outbox": self.url(&format!("/users/{name}/outbox")),
+            "endpoints": {"sharedInbox": self.url("/inbox")},
+            "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": keys.public_key_pem},
+        });
+        self.serve(id.path(), doc);
+        RemoteTestActor {
+            id: id.clone(),
+            key_id: format!("{id}#main-key"),
+            keys,
+            peer: self.clone(),
+        }
+    }
+}
+
+async fn serve_doc(State(peer): State<Peer>, uri: Uri) -> Response {
+    let docs = &peer.state.lock().unwrap().docs;
+    match docs.get(uri.path()) {
+        Some((status, doc)) => (
+            *status,
+            [(header::CONTENT_TYPE, "application/activity+json")],
+            doc.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn receive(
+    State(peer): State<Peer>,
+    Path(path): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let signature_valid =
+        verify_from_sender(&peer, &method, &uri, &headers, &body, &activity).await;
+    let mut state = peer.state.lock().unwrap();
+    state.received.push(Received {
+        path,
+        activity,
+        signature_valid,
+    });
+    if state.inbox_script.is_empty() {
+        StatusCode::ACCEPTED
+    } else {
+        state.inbox_script.remove(0)
+    }
+}
+
+/// Verifies a delivery as a receiving server would: fetch the signer's actor, check the
+/// digest and the signature.
+async fn verify_from_sender(
+    peer: &Peer,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    activity: &Value,
+) -> bool {
+    let Ok(header) = SignatureHeader::from_headers(headers) else {
+        return false;
+    };
+    if signatures::verify_digest(headers, body).is_err() {
+        return false;
+    }
+    let Some(actor) = activity["actor"].as_str() else {
+        return false;
+    };
+    let Ok(response) = peer
+        .client
+        .get(actor)
+        .header(header::ACCEPT, "application/activity+json")
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let Ok(doc) = response.json::<Value>().await else {
+        return false;
+    };
+    if doc["publicKey"]["id"] != header.key_id.as_str() {
+        return false;
+    }
+    let pem = doc["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap_or_default();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let parts = RequestParts {
+        method,
+        path_and_query: path,
+        headers,
+    };
+    signatures::verify_request(&parts, &header, pem, chrono::Utc::now()).is_ok()
+}
+
+/// An actor on the peer that can sign requests to Broadside.
+#[derive(Clone)]
+pub struct RemoteTestActor {
+    pub id: Url,
+    pub key_id: String,
+    pub keys: PemKeyPair,
+    pub peer: Peer,
+}
+
+impl RemoteTestActor {
+    /// Signs and POSTs `body` to `url`, as a fediverse server delivers.
+    pub async fn post(&self, url: &str, body: &Value) -> reqwest::Response {
+        self.post_raw(url, body.to_string().into_bytes(), |_| {})
+            .await
+    }
+
+    /// Signs `body` for `url`, lets `tamper` change the headers, and POSTs it.
+    pub async fn post_raw(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        tamper: impl FnOnce(&mut HeaderMap),
+    ) -> reqwest::Response {
+        let headers = self.signed_headers(url, &body, &self.key_id, chrono::Utc::now());
+        self.send(url, body, headers, tamper).await
+    }
+
+    pub fn signed_headers(
+        &self,
+        url: &str,
+        body: &[u8],
+        key_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> HeaderMap {
+        let target = Url::parse(url).unwrap();
+        let mut headers = HeaderMap::new();
+        let host = broadside::config::authority(&target);
+        headers.insert(header::HOST, HeaderValue::from_str(&host).unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/activity+json"),
+        );
+        let key = SigningKey::from_pem(&self.keys.private_key_pem).unwrap();
+        let signature = signatures::sign_request(
+            &Method::POST,
+            target.path(),
+            &mut headers,
+            Some(body),
+            key_id,
+            &key,
+            at,
+        )
+        .unwrap();
+        headers.insert("signature", signature);
+        headers
+    }
+
+    pub async fn send(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        mut headers: HeaderMap,
+        tamper: impl FnOnce(&mut HeaderMap),
+    ) -> reqwest::Response {
+        tamper(&mut headers);
+        headers.remove(header::HOST); // reqwest sets it from the URL
+        self.peer
+            .client
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn follow(&self, target: &str) -> Value {
+        serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/follows/{}", self.id, uuid_like()),
+            "type": "Follow",
+            "actor": self.id,
+            "object": target,
+        })
+    }
+}
+
+/// Reads a fixture, pointing its remote origin at `peer` and its Broadside target at `server`.
+pub fn fixture(software: &str, file: &str, peer: &Peer, server: &TestServer, pem: &str) -> Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "fixtures",
+        software,
+        file,
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace(
+            &format!("https://{software}.example"),
+            peer.origin.as_str().trim_end_matches('/'),
+        )
+        .replace(
+            "https://broadside.example",
+            server.base.as_str().trim_end_matches('/'),
+        );
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    substitute_pem(&mut value, pem);
+    value
+}
+
+fn substitute_pem(value: &mut Value, pem: &str) {
+    match value {
+        Value::String(s) if s == "__PUBLIC_KEY_PEM__" => *s = pem.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|v| substitute_pem(v, pem)),
+        Value::Object(map) => map.values_mut().for_each(|v| substitute_pem(v, pem)),
+        _ => {}
+    }
+}
+
+/// Polls `check` until it holds, for at most ten seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
