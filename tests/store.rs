@@ -1,0 +1,208 @@
+//! The store on both backends: SQLite always, PostgreSQL when BROADSIDE_TEST_POSTGRES_URL is
+//! set (CI sets it; there a missing server fails the run).
+
+mod common;
+
+use broadside::{
+    domain::{ActorKind, FollowState, NewActor, Username},
+    store::{Store, StoreError, deliveries::NewDelivery, remote_actors::NewRemoteActor},
+};
+use common::{TestDb, backends};
+use url::Url;
+
+fn new_actor(username: &str) -> NewActor {
+    NewActor {
+        username: Username::parse(username).unwrap(),
+        kind: ActorKind::Organization,
+        name: "ISG".into(),
+        summary_md: String::new(),
+        summary_html: String::new(),
+        public_key_pem: "public".into(),
+        private_key_pem: "private".into(),
+    }
+}
+
+fn new_remote(name: &str) -> NewRemoteActor {
+    NewRemoteActor {
+        ap_id: Url::parse(&format!("https://peer.example/users/{name}")).unwrap(),
+        actor_type: "Person".into(),
+        username: name.into(),
+        host: "peer.example".into(),
+        name: None,
+        inbox: Url::parse(&format!("https://peer.example/users/{name}/inbox")).unwrap(),
+        shared_inbox: Some(Url::parse("https://peer.example/inbox").unwrap()),
+        url: None,
+        public_key_id: format!("https://peer.example/users/{name}#main-key"),
+        public_key_pem: "pem".into(),
+    }
+}
+
+async fn open(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap(); // idempotent
+    store
+}
+
+#[tokio::test]
+async fn actors_round_trip_and_duplicates_are_conflicts() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(actor.username.as_str(), "isg");
+        assert!(
+            !actor.manually_approves_followers && actor.discoverable,
+            "{backend}"
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        let duplicate = tx.insert_actor(&new_actor("isg")).await;
+        assert!(
+            matches!(duplicate, Err(StoreError::Conflict("actors_username_key"))),
+            "{backend}: {duplicate:?}"
+        );
+        drop(tx);
+
+        assert_eq!(store.count_actors().await.unwrap(), 1, "{backend}");
+        assert_eq!(
+            store.actor_by_username("isg").await.unwrap().unwrap().id,
+            actor.id
+        );
+        assert!(store.actor_by_username("nobody").await.unwrap().is_none());
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn followers_upsert_never_demotes_and_received_ids_dedupe() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
+        tx.commit().await.unwrap();
+        let remote = store
+            .upsert_remote_actor(&new_remote("alice"))
+            .await
+            .unwrap();
+        let again = store
+            .upsert_remote_actor(&new_remote("alice"))
+            .await
+            .unwrap();
+        assert_eq!(remote.id, again.id, "{backend}: upsert keeps the row");
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.record_received_activity("https://peer.example/a/1")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.record_received_activity("https://peer.example/a/1")
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        let (id, state) = tx
+            .upsert_follower(actor.id, remote.id, "f1", FollowState::Accepted)
+            .await
+            .unwrap();
+        assert_eq!(state, FollowState::Accepted);
+        let (same, state) = tx
+            .upsert_follower(actor.id, remote.id, "f2", FollowState::Pending)
+            .await
+            .unwrap();
+        assert_eq!(
+            (same, state),
+            (id, FollowState::Accepted),
+            "{backend}: never demoted"
+        );
+        tx.commit().await.unwrap();
+
+        let followers = store
+            .followers(actor.id, FollowState::Accepted, 10, 0)
+            .await
+            .unwrap();
+        assert_eq!(followers[0].follow_activity_id, "f2");
+        assert_eq!(
+            followers[0].remote.delivery_inbox().as_str(),
+            "https://peer.example/inbox"
+        );
+        let by_handle = store
+            .follower_by_handle(actor.id, "alice", "peer.example")
+            .await
+            .unwrap();
+        assert_eq!(by_handle.unwrap().id, id);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_remote_actor(&remote.ap_id).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .count_followers(actor.id, FollowState::Accepted)
+                .await
+                .unwrap(),
+            0,
+            "{backend}: cascade"
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn deliveries_are_claimed_once_retried_and_finished() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        for n in 0..3 {
+            tx.enqueue_delivery(&NewDelivery {
+                activity_id: format!("https://isg.example/a/{n}"),
+                actor_id: None,
+                inbox: Url::parse(&format!("https://host{n}.example/inbox")).unwrap(),
+                body: "{}".into(),
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let first = store.claim_deliveries(2, 60_000).await.unwrap();
+        let second = store.claim_deliveries(10, 60_000).await.unwrap();
+        assert_eq!(
+            (first.len(), second.len()),
+            (2, 1),
+            "{backend}: a claimed row is not claimed again"
+        );
+        assert!(store.claim_deliveries(10, 60_000).await.unwrap().is_empty());
+
+        store.mark_delivered(first[0].id, 202).await.unwrap();
+        store
+            .mark_failed(first[1].id, Some(401), "refused")
+            .await
+            .unwrap();
+        let later = broadside::store::now_millis() + 60_000;
+        store
+            .schedule_retry(second[0].id, later, Some(503), "unavailable")
+            .await
+            .unwrap();
+        let counts = store.delivery_counts().await.unwrap();
+        assert_eq!(
+            (counts.queued, counts.delivered, counts.failed),
+            (1, 1, 1),
+            "{backend}"
+        );
+        assert!(
+            store.claim_deliveries(10, 60_000).await.unwrap().is_empty(),
+            "{backend}: not due yet"
+        );
+        assert_eq!(store.next_delivery_due().await.unwrap(), Some(later));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
