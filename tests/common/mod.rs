@@ -240,6 +240,8 @@ struct PeerState {
     received: Vec<Received>,
     /// Statuses to answer inbox POSTs with, in order; 202 once used up.
     inbox_script: Vec<StatusCode>,
+    /// How many of the next inbox POSTs to leave hanging (as a stalled server would).
+    hang: usize,
 }
 
 /// A mock fediverse server on loopback.
@@ -287,6 +289,11 @@ impl Peer {
 
     pub fn script_inbox(&self, statuses: Vec<StatusCode>) {
         self.state.lock().unwrap().inbox_script = statuses;
+    }
+
+    /// Leaves the next `count` inbox POSTs without an answer for a minute.
+    pub fn hang_inbox(&self, count: usize) {
+        self.state.lock().unwrap().hang = count;
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -357,12 +364,21 @@ async fn receive(
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let signature_valid =
         verify_from_sender(&peer, &method, &uri, &headers, &body, &activity).await;
+    let hang = {
+        let mut state = peer.state.lock().unwrap();
+        state.received.push(Received {
+            path,
+            activity,
+            signature_valid,
+        });
+        let hang = state.hang > 0;
+        state.hang = state.hang.saturating_sub(1);
+        hang
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     let mut state = peer.state.lock().unwrap();
-    state.received.push(Received {
-        path,
-        activity,
-        signature_valid,
-    });
     if state.inbox_script.is_empty() {
         StatusCode::ACCEPTED
     } else {

@@ -1,0 +1,134 @@
+//! Nothing is lost on a crash: the real binary is killed with SIGKILL while an Accept is in
+//! flight, restarted, and the Accept still arrives.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::{Peer, eventually};
+use reqwest::StatusCode;
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn broadside(dir: &std::path::Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_broadside"));
+    command
+        .current_dir(dir)
+        .env("BROADSIDE_BASE_URL", format!("http://localhost:{port}"))
+        .env("BROADSIDE_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "BROADSIDE_DATABASE_URL",
+            format!("sqlite://{}/broadside.db", dir.display()),
+        )
+        .env("BROADSIDE_DATA_DIR", dir.join("data"))
+        .env("BROADSIDE_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("BROADSIDE_LOG", "warn");
+    command
+}
+
+async fn serve(dir: &std::path::Path, port: u16) -> Server {
+    let child = broadside(dir, port)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child };
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    eventually("the server to answer", || {
+        let url = url.clone();
+        async move {
+            reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        }
+    })
+    .await;
+    server
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn an_accept_in_flight_survives_sigkill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let created = broadside(dir.path(), port)
+        .args(["actor", "create", "isg", "--name", "ISG"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&created.stdout).trim(),
+        format!("http://localhost:{port}/users/isg")
+    );
+
+    let peer = Peer::start().await;
+    let alice = peer.add_actor("alice");
+    peer.hang_inbox(1); // the first delivery stalls, so the crash comes mid-send
+
+    let mut server = serve(dir.path(), port).await;
+    let actor = format!("http://localhost:{port}/users/isg");
+    let response = alice
+        .post(
+            &format!("http://localhost:{port}/inbox"),
+            &alice.follow(&actor),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    peer.wait_for("Accept").await;
+
+    server.child.kill().unwrap(); // SIGKILL: no chance to clean up
+    server.child.wait().unwrap();
+    let _server = serve(dir.path(), port).await;
+
+    eventually("the Accept to be delivered again after the restart", || {
+        let peer = peer.clone();
+        async move {
+            peer.received()
+                .iter()
+                .filter(|r| r.activity["type"] == "Accept")
+                .count()
+                >= 2
+        }
+    })
+    .await;
+    let accepts: Vec<_> = peer
+        .received()
+        .into_iter()
+        .filter(|r| r.activity["type"] == "Accept")
+        .collect();
+    assert!(accepts.iter().all(|r| r.signature_valid));
+    assert_eq!(
+        accepts[0].activity["id"], accepts[1].activity["id"],
+        "the same activity, redelivered"
+    );
+
+    let listed = broadside(dir.path(), port)
+        .args(["follower", "list", "--actor", "isg"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains(&format!("accepted\t{}", alice.id)),
+        "{listed}"
+    );
+}
