@@ -1,5 +1,6 @@
 //! Federation end to end: discovery, content negotiation, following, and every way the inbox
 //! refuses a request. Each test starts its own server and database.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Follow and Undo(Follow) exactly as Mastodon, GoToSocial, Misskey and Pleroma send them
 //! (tests/fixtures/SOFTWARE/) are accepted: the follower is listed, then removed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Nothing is lost on a crash: the real binary is killed with SIGKILL while an Accept is in
 //! flight, restarted, and the Accept still arrives.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 

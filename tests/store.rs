@@ -1,5 +1,6 @@
 //! The store on both backends: SQLite always, PostgreSQL when BROADSIDE_TEST_POSTGRES_URL is
 //! set (CI sets it; there a missing server fails the run).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! its own database, and a mock remote server ("peer") that serves actor documents, signs
 //! requests like a fediverse server, and records what reaches its inbox.
 #![allow(dead_code)] // each test binary uses its own subset
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::{
     collections::HashMap,

@@ -1,0 +1,279 @@
+// Broadside interop peer built on Fedify 2.3.6 (an independent ActivityPub
+// implementation with strict HTTP-signature checks).
+//
+//   node22 fedify-peer.mjs [HANDLE_OR_URL]
+//
+// Serves one actor, `peer`, at ${PEER_ORIGIN}/users/peer (default
+// https://peer.test/users/peer) on plain HTTP 127.0.0.1:${PEER_PORT} (default
+// 18081); nginx terminates TLS for peer.test:443 in front of it. With an
+// argument, it resolves that handle over HTTPS (WebFinger, then the actor
+// document) and sends it a Follow, then keeps serving until killed.
+//
+// Environment: PEER_PORT, PEER_ORIGIN, PEER_PID_FILE (write our pid there),
+// FEDIFY_LOG (Fedify's log level, default "info"), NODE_EXTRA_CA_CERTS (the
+// test CA, read by Node itself).
+//
+// Output protocol (stdout, one line each, lines start with the keyword so the
+// Rust tests can match prefixes; keep these stable):
+//   READY <actor id> on <host:port> pid <pid>
+//   LOOKUP OK <handle> <actor type> <actor id> inbox <inbox>
+//   LOOKUP FAILED <handle>: <reason>                       (then exit 2)
+//   FOLLOW SENT <follow id> to <inbox>
+//   FOLLOW FAILED <handle>: <reason>                       (then exit 3)
+//   INBOX <Type> from <actor id> object <object Type [id] | object id> <raw JSON>
+//   INBOX-UNVERIFIED <Type> from <actor id> reason <reason> <details>
+//   INBOX-ERROR <message>
+//   HTTP <method> <path> -> <status> [<error body>]
+//   FATAL <message>                                        (then exit 1)
+// Fedify's own log lines (LogTape) are interleaved and never start with those
+// keywords.
+import { AsyncLocalStorage } from "node:async_hooks";
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import {
+  createFederation,
+  generateCryptoKeyPair,
+  MemoryKvStore,
+} from "@fedify/fedify";
+import {
+  Accept,
+  Activity,
+  Announce,
+  Create,
+  Delete,
+  Endpoints,
+  Follow,
+  isActor,
+  Person,
+  Reject,
+  Undo,
+  Update,
+} from "@fedify/vocab";
+import { configure, getConsoleSink } from "@logtape/logtape";
+
+const ORIGIN = (process.env.PEER_ORIGIN ?? "https://peer.test").replace(/\/+$/, "");
+const PORT = Number(process.env.PEER_PORT ?? 18081);
+const HOST = "127.0.0.1"; // loopback only, always
+const IDENTIFIER = "peer";
+
+const out = (line) => process.stdout.write(`${line}\n`);
+const fatal = (message, code = 1) => {
+  out(`FATAL ${message}`);
+  process.exit(code);
+};
+
+await configure({
+  contextLocalStorage: new AsyncLocalStorage(),
+  sinks: { console: getConsoleSink() },
+  loggers: [
+    {
+      category: "fedify",
+      lowestLevel: process.env.FEDIFY_LOG ?? "info",
+      sinks: ["console"],
+    },
+    { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+  ],
+});
+
+const federation = createFederation({
+  kv: new MemoryKvStore(),
+  origin: ORIGIN,
+  // Every test server resolves to 127.0.0.x; Fedify refuses those otherwise.
+  allowPrivateAddress: true,
+});
+
+// Fresh keys per run: RSA for draft-cavage signatures, Ed25519 for proofs.
+const keyPairs = [
+  await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+  await generateCryptoKeyPair("Ed25519"),
+];
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== IDENTIFIER) return null;
+    const keys = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: "Fedify interop peer",
+      summary: "Test actor for Broadside's interop tests.",
+      manuallyApprovesFollowers: false,
+      inbox: ctx.getInboxUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      publicKey: keys[0].cryptographicKey,
+      assertionMethods: keys.map((k) => k.multikey),
+    });
+  })
+  .mapHandle((_ctx, username) => (username === IDENTIFIER ? IDENTIFIER : null))
+  .setKeyPairsDispatcher((_ctx, identifier) =>
+    identifier === IDENTIFIER ? keyPairs : []
+  );
+
+// The Follows we sent stay dereferenceable, as a real server's would.
+const sentFollows = new Map();
+federation.setObjectDispatcher(
+  Follow,
+  "/follows/{id}",
+  (_ctx, values) => sentFollows.get(values.id) ?? null,
+);
+
+// --- inbox logging ----------------------------------------------------------
+
+const typeOf = (json) =>
+  Array.isArray(json?.type) ? json.type.join(",") : (json?.type ?? "?");
+
+// "Follow https://…" for an embedded object, the bare id for a reference.
+const describeObject = (object) => {
+  if (object == null) return "-";
+  if (typeof object === "string") return object;
+  if (Array.isArray(object)) return object.map(describeObject).join(" + ");
+  const id = object.id ?? object["@id"];
+  return id ? `${typeOf(object)} ${id}` : typeOf(object);
+};
+
+const rawJsonOf = (ctx) => {
+  try {
+    return JSON.parse(ctx.data?.rawBody ?? "null");
+  } catch {
+    return null;
+  }
+};
+
+const logInbox = async (ctx, activity) => {
+  let json = rawJsonOf(ctx);
+  if (json == null) {
+    try {
+      json = await activity.toJsonLd({ format: "compact" });
+    } catch {
+      json = {};
+    }
+  }
+  const actor = activity.actorId?.href ??
+    (typeof json.actor === "string" ? json.actor : json.actor?.id) ?? "-";
+  out(
+    `INBOX ${typeOf(json)} from ${actor} object ${describeObject(json.object)} ` +
+      JSON.stringify(json),
+  );
+};
+
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Accept, logInbox)
+  .on(Reject, logInbox)
+  .on(Create, logInbox)
+  .on(Update, logInbox)
+  .on(Delete, logInbox)
+  .on(Announce, logInbox)
+  .on(Undo, logInbox)
+  .on(Follow, logInbox)
+  .on(Activity, logInbox) // anything else (Like, Move, …)
+  .onUnverifiedActivity((ctx, activity, reason) => {
+    const json = rawJsonOf(ctx) ?? {};
+    const details = [
+      reason.keyId ? `keyId ${reason.keyId.href}` : "",
+      reason.result?.status ? `status ${reason.result.status}` : "",
+      reason.result?.error ? `error ${reason.result.error?.message ?? reason.result.error}` : "",
+    ].filter(Boolean).join(" ");
+    out(
+      `INBOX-UNVERIFIED ${typeOf(json)} from ${activity.actorId?.href ?? "-"} ` +
+        `reason ${reason.type} ${details}`.trimEnd(),
+    );
+    // Returning nothing keeps Fedify's 401 answer.
+  })
+  .onError((_ctx, error) => out(`INBOX-ERROR ${error?.stack ?? error}`));
+
+// --- Node http <-> Fetch API adapter ---------------------------------------
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
+      else if (value != null) headers.set(name, value);
+    }
+    const hasBody = !["GET", "HEAD"].includes(req.method);
+    const request = new Request(new URL(req.url, ORIGIN), {
+      method: req.method,
+      headers,
+      body: hasBody ? body : undefined,
+    });
+    const response = await federation.fetch(request, {
+      contextData: { rawBody: hasBody ? body.toString("utf8") : null },
+      onNotFound: () => new Response("not found\n", { status: 404 }),
+      onNotAcceptable: () => new Response("not acceptable\n", { status: 406 }),
+    });
+    const payload = Buffer.from(await response.arrayBuffer());
+    const note = response.status >= 400
+      ? ` ${JSON.stringify(payload.toString("utf8").slice(0, 300))}`
+      : "";
+    out(`HTTP ${req.method} ${req.url} -> ${response.status}${note}`);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(payload);
+  } catch (error) {
+    out(`HTTP ${req.method} ${req.url} -> 500 ${JSON.stringify(String(error?.stack ?? error))}`);
+    if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+    res.end("internal error\n");
+  }
+});
+
+await new Promise((resolve) => {
+  server.once("error", (error) => fatal(`cannot listen on ${HOST}:${PORT}: ${error.message}`));
+  server.listen(PORT, HOST, resolve);
+});
+if (process.env.PEER_PID_FILE) writeFileSync(process.env.PEER_PID_FILE, `${process.pid}\n`);
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
+out(`READY ${ORIGIN}/users/${IDENTIFIER} on ${HOST}:${PORT} pid ${process.pid}`);
+
+// --- look the target up and follow it ---------------------------------------
+
+const target = process.argv[2];
+if (target) {
+  const ctx = federation.createContext(new URL(ORIGIN), { rawBody: null });
+  const lookupFailed = (reason) => {
+    out(`LOOKUP FAILED ${target}: ${reason}`);
+    process.exit(2);
+  };
+
+  let actor;
+  try {
+    if (!/^https?:\/\//.test(target)) {
+      const resource = `acct:${target.replace(/^@/, "")}`;
+      const jrd = await ctx.lookupWebFinger(resource);
+      if (jrd == null) lookupFailed(`WebFinger ${resource} returned no document`);
+      const self = jrd.links?.find((l) =>
+        l.rel === "self" && /activity\+json|ld\+json/.test(l.type ?? "")
+      );
+      if (self?.href == null) {
+        lookupFailed(`WebFinger ${resource} has no rel=self ActivityPub link: ${JSON.stringify(jrd)}`);
+      }
+    }
+    actor = await ctx.lookupObject(target);
+  } catch (error) {
+    lookupFailed(`${error?.name ?? "Error"}: ${error?.message ?? error}`);
+  }
+  if (actor == null) lookupFailed("the actor document could not be fetched or parsed (see Fedify's log above)");
+  if (!isActor(actor)) lookupFailed(`not an actor but ${actor.constructor.name} ${actor.id?.href}`);
+  if (actor.inboxId == null) lookupFailed(`actor ${actor.id?.href} has no inbox`);
+  out(`LOOKUP OK ${target} ${actor.constructor.name} ${actor.id?.href} inbox ${actor.inboxId.href}`);
+
+  const id = randomUUID();
+  const follow = new Follow({
+    id: ctx.getObjectUri(Follow, { id }),
+    actor: ctx.getActorUri(IDENTIFIER),
+    object: actor.id,
+  });
+  sentFollows.set(id, follow);
+  try {
+    await ctx.sendActivity({ identifier: IDENTIFIER }, actor, follow);
+  } catch (error) {
+    out(`FOLLOW FAILED ${target}: ${error?.message ?? error}`);
+    process.exit(3);
+  }
+  out(`FOLLOW SENT ${follow.id.href} to ${actor.inboxId.href}`);
+}
