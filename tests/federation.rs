@@ -275,10 +275,7 @@ async fn a_signed_follow_is_accepted_and_the_follower_listed() {
 
     let follow = alice.follow(&server.actor_url("isg"));
     let response = alice.post(&server.url("/users/isg/inbox"), &follow).await;
-    let status = response.status();
-    eprintln!("DEBUG {}", response.text().await.unwrap());
-    let response = status;
-    assert_eq!(response, StatusCode::ACCEPTED);
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
 
     let accept = peer.wait_for("Accept").await;
     assert!(accept.signature_valid, "the Accept is signed by isg's key");

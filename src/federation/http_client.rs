@@ -44,7 +44,8 @@ pub fn build(config: &Config) -> Result<reqwest::Client, ClientError> {
     );
     let mut builder = reqwest::Client::builder()
         .user_agent(user_agent)
-        // Redirects are followed by hand where they are allowed, so each hop is checked.
+        // No redirect is followed blindly: a delivery answered with 3xx fails, and fetches
+        // follow at most one, re-checking the new URL (activitypub_federation does this).
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)

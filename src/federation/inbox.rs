@@ -95,6 +95,7 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
         path_and_query: &request.path_and_query,
         headers: &request.headers,
     };
+    signatures::check_time(&parts, &signature, Utc::now())?;
     let signer = match authenticate(data, &actor_id, &signature, &parts).await {
         Ok(signer) => signer,
         Err(Refusal::ActorGone) if activities::delete::deletes_its_actor(&json) => {

@@ -238,29 +238,14 @@ fn signing_string(
     Ok(lines.join("\n"))
 }
 
-/// Verifies a signed request against the signer's public key at time `now`.
-///
-/// Checks, in order: the algorithm is RSA-SHA256, the covered headers include what a POST
-/// needs, the signature's time is within [`MAX_CLOCK_SKEW`] and not expired, and the
-/// signature itself. The `Digest` must be checked against the body separately.
-pub fn verify_request(
+/// Checks that the signature's time (`Date`, or `(created)`) lies within [`MAX_CLOCK_SKEW`] of
+/// `now` and that it has not expired. Needs no key, so the inbox runs it before fetching one.
+pub fn check_time(
     request: &RequestParts<'_>,
     header: &SignatureHeader,
-    public_key_pem: &str,
     now: DateTime<Utc>,
 ) -> Result<(), SignatureError> {
-    match header.algorithm.as_deref() {
-        None | Some("rsa-sha256") | Some("hs2019") => {}
-        Some(other) => return Err(SignatureError::Algorithm(other.to_owned())),
-    }
     let covers = |name: &str| header.headers.iter().any(|h| h == name);
-    if request.method == Method::POST {
-        for required in REQUIRED_POST_HEADERS {
-            if !covers(required) {
-                return Err(SignatureError::Uncovered(required));
-            }
-        }
-    }
     let signed_at = if covers("date") {
         let date = request
             .headers
@@ -287,6 +272,33 @@ pub fn verify_request(
     {
         return Err(SignatureError::Stale);
     }
+    Ok(())
+}
+
+/// Verifies a signed request against the signer's public key at time `now`.
+///
+/// Checks, in order: the algorithm is RSA-SHA256, the covered headers include what a POST
+/// needs, the signature's time is within [`MAX_CLOCK_SKEW`] and not expired, and the
+/// signature itself. The `Digest` must be checked against the body separately.
+pub fn verify_request(
+    request: &RequestParts<'_>,
+    header: &SignatureHeader,
+    public_key_pem: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SignatureError> {
+    match header.algorithm.as_deref() {
+        None | Some("rsa-sha256") | Some("hs2019") => {}
+        Some(other) => return Err(SignatureError::Algorithm(other.to_owned())),
+    }
+    let covers = |name: &str| header.headers.iter().any(|h| h == name);
+    if request.method == Method::POST {
+        for required in REQUIRED_POST_HEADERS {
+            if !covers(required) {
+                return Err(SignatureError::Uncovered(required));
+            }
+        }
+    }
+    check_time(request, header, now)?;
     let message = signing_string(request, &header.headers, header.created, header.expires)?;
     match keys::verify(public_key_pem, message.as_bytes(), &header.signature) {
         Ok(true) => Ok(()),

@@ -30,7 +30,7 @@ pub struct ClaimedDelivery {
     pub attempts: i64,
 }
 
-/// How many deliveries are in each state, for `/metrics`.
+/// How many deliveries are in each state, for operators and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
     pub queued: i64,

@@ -139,15 +139,6 @@ impl Store {
         .await?;
         Ok(count)
     }
-
-    /// Accepted follows across all accounts, for NodeInfo-style totals.
-    pub async fn count_all_followers(&self) -> StoreResult<i64> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM followers WHERE state = 'accepted'")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count)
-    }
 }
 
 impl Tx {

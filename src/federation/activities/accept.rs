@@ -24,7 +24,8 @@ pub struct Accept {
     pub to: Vec<Url>,
 }
 
-/// The Accept of `follow`; its id names the follower row, so a later re-follow gets a new id.
+/// The Accept of `follow`; its id names the follower row (a repeated Follow is answered with
+/// the same id; a follow after an Undo gets a new row and so a new id).
 pub fn accept_follow(base: &Url, actor: &LocalActor, follower_id: i64, follow: &Follow) -> Accept {
     let actor_id = urls::actor(base, actor.username.as_str());
     let mut id = actor_id.clone();

@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::store::{StoreError, Tx, deliveries::NewDelivery};
 
-/// Retry delays after the 1st, 2nd, … failed attempt. Together they span a little over three
-/// days, after which the delivery is given up and marked failed.
+/// Retry delays after the 1st, 2nd, … failed attempt: eleven attempts over about four and a
+/// half days, after which the delivery is given up and marked failed.
 pub const RETRY_SCHEDULE: [std::time::Duration; 10] = {
     const MINUTE: u64 = 60;
     const HOUR: u64 = 60 * MINUTE;
