@@ -240,24 +240,50 @@ if (target) {
     process.exit(2);
   };
 
+  // Fedify only says "null" when a lookup fails; fetch the URL once more by
+  // hand so the log says why (DNS, TLS, status code, body).
+  const diagnose = async (url, accept) => {
+    try {
+      const response = await fetch(url, { headers: { accept }, redirect: "manual" });
+      const body = (await response.text()).slice(0, 300);
+      return `GET ${url} -> ${response.status} ${JSON.stringify(body)}`;
+    } catch (error) {
+      const cause = error?.cause;
+      return `GET ${url} -> ${error?.message ?? error}` +
+        (cause ? ` (${cause.code ?? ""} ${cause.message ?? cause})` : "");
+    }
+  };
+
   let actor;
+  let actorUrl = /^https?:\/\//.test(target) ? target : null;
   try {
-    if (!/^https?:\/\//.test(target)) {
-      const resource = `acct:${target.replace(/^@/, "")}`;
+    if (actorUrl == null) {
+      const account = target.replace(/^@/, "");
+      const resource = `acct:${account}`;
       const jrd = await ctx.lookupWebFinger(resource);
-      if (jrd == null) lookupFailed(`WebFinger ${resource} returned no document`);
+      if (jrd == null) {
+        const host = account.slice(account.lastIndexOf("@") + 1);
+        const url = `https://${host}/.well-known/webfinger?resource=${encodeURIComponent(resource)}`;
+        lookupFailed(`WebFinger ${resource} failed: ${await diagnose(url, "application/jrd+json")}`);
+      }
       const self = jrd.links?.find((l) =>
         l.rel === "self" && /activity\+json|ld\+json/.test(l.type ?? "")
       );
       if (self?.href == null) {
         lookupFailed(`WebFinger ${resource} has no rel=self ActivityPub link: ${JSON.stringify(jrd)}`);
       }
+      actorUrl = self.href;
     }
     actor = await ctx.lookupObject(target);
   } catch (error) {
     lookupFailed(`${error?.name ?? "Error"}: ${error?.message ?? error}`);
   }
-  if (actor == null) lookupFailed("the actor document could not be fetched or parsed (see Fedify's log above)");
+  if (actor == null) {
+    lookupFailed(
+      `the actor document could not be fetched or parsed: ` +
+        await diagnose(actorUrl, "application/activity+json"),
+    );
+  }
   if (!isActor(actor)) lookupFailed(`not an actor but ${actor.constructor.name} ${actor.id?.href}`);
   if (actor.inboxId == null) lookupFailed(`actor ${actor.id?.href} has no inbox`);
   out(`LOOKUP OK ${target} ${actor.constructor.name} ${actor.id?.href} inbox ${actor.inboxId.href}`);

@@ -291,8 +291,8 @@ pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, Strin
     let socket: SocketAddr = addr
         .parse()
         .map_err(|e| format!("bad address {addr}: {e}"))?;
-    let mut stream = TcpStream::connect_timeout(&socket, timeout)
-        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&socket, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
@@ -436,6 +436,7 @@ impl Broadside {
         command
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("NO_COLOR", "1") // plain logs in failure reports
             .current_dir(self.tmp.path())
             .stdin(Stdio::null());
         command
