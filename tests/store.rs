@@ -6,7 +6,7 @@ mod common;
 
 use broadside::{
     domain::{ActorKind, FollowState, NewActor, Username},
-    store::{Store, StoreError, deliveries::NewDelivery, remote_actors::NewRemoteActor},
+    store::{Store, StoreError, deliveries::NewOutboxActivity, remote_actors::NewRemoteActor},
 };
 use common::{TestDb, backends};
 use url::Url;
@@ -161,17 +161,25 @@ async fn deliveries_are_claimed_once_retried_and_finished() {
         let db = TestDb::new(backend).await;
         let store = open(&db).await;
         let mut tx = store.begin().await.unwrap();
-        for n in 0..3 {
-            tx.enqueue_delivery(&NewDelivery {
-                activity_id: format!("https://isg.example/a/{n}"),
-                actor_id: None,
-                inbox: Url::parse(&format!("https://host{n}.example/inbox")).unwrap(),
-                body: "{}".into(),
-            })
-            .await
-            .unwrap();
-        }
+        let activity = NewOutboxActivity {
+            ap_id: Url::parse("https://isg.example/users/isg/posts/1/activity").unwrap(),
+            kind: "Create",
+            actor_id: None,
+            post_id: None,
+            body: "{}".into(),
+        };
+        let stored = tx.insert_outbox_activity(&activity).await.unwrap();
+        let again = tx.insert_outbox_activity(&activity).await.unwrap();
+        assert_eq!(stored, again, "{backend}: one row per activity id");
+        let inboxes: Vec<Url> = (0..3)
+            .map(|n| Url::parse(&format!("https://host{n}.example/inbox")).unwrap())
+            .collect();
+        tx.enqueue_deliveries(stored, &inboxes).await.unwrap();
         tx.commit().await.unwrap();
+        assert_eq!(
+            store.outbox_activity(stored).await.unwrap().unwrap().body,
+            "{}"
+        );
 
         let first = store.claim_deliveries(2, 60_000).await.unwrap();
         let second = store.claim_deliveries(10, 60_000).await.unwrap();
@@ -203,6 +211,25 @@ async fn deliveries_are_claimed_once_retried_and_finished() {
             "{backend}: not due yet"
         );
         assert_eq!(store.next_delivery_due().await.unwrap(), Some(later));
+
+        store.record_host_failure("host0.example").await.unwrap();
+        let since = store
+            .host_failing_since("host0.example")
+            .await
+            .unwrap()
+            .unwrap();
+        store.record_host_failure("host0.example").await.unwrap();
+        assert_eq!(
+            store.host_failing_since("host0.example").await.unwrap(),
+            Some(since),
+            "{backend}: first failure kept"
+        );
+        store.record_host_success("host0.example").await.unwrap();
+        assert_eq!(
+            store.host_failing_since("host0.example").await.unwrap(),
+            None,
+            "{backend}"
+        );
         store.close().await;
         db.cleanup().await;
     }

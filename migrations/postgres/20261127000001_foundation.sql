@@ -80,22 +80,94 @@ CREATE TABLE received_activities (
 );
 CREATE INDEX received_activities_time_idx ON received_activities (received_at);
 
--- The durable outbox: one row per activity and target inbox, written in the same transaction
--- as the change that caused it, and worked off by the delivery workers.
+-- Posts: statements (Article) and news (Note) of our accounts.
+CREATE TABLE posts (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    actor_id      BIGINT NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('statement', 'news')),
+    state         TEXT NOT NULL CHECK (state IN ('draft', 'published', 'deleted')),
+    title         TEXT,
+    summary       TEXT,
+    body_md       TEXT NOT NULL,
+    body_html     TEXT NOT NULL,
+    excerpt       TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    mentions_json TEXT NOT NULL DEFAULT '[]',
+    pinned_at     BIGINT,
+    published_at  BIGINT,
+    edited_at     BIGINT,
+    deleted_at    BIGINT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE INDEX posts_actor_state_idx ON posts (actor_id, state, published_at);
+
+-- Hashtags of posts, for tag pages.
+CREATE TABLE post_tags (
+    post_id BIGINT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    tag     TEXT NOT NULL,
+    PRIMARY KEY (post_id, tag)
+);
+CREATE INDEX post_tags_tag_idx ON post_tags (tag);
+
+-- Images attached to posts; the files live under the data folder.
+CREATE TABLE media (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    post_id     BIGINT REFERENCES posts (id) ON DELETE CASCADE,
+    file_name   TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    width       BIGINT NOT NULL,
+    height      BIGINT NOT NULL,
+    size_bytes  BIGINT NOT NULL,
+    alt         TEXT NOT NULL,
+    position    BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX media_post_idx ON media (post_id, position);
+
+-- Delivery health per remote host; a host failing for days is skipped until heard from.
+CREATE TABLE hosts (
+    host            TEXT PRIMARY KEY,
+    failing_since   BIGINT,
+    last_success_at BIGINT,
+    last_failure_at BIGINT
+);
+
+-- Bumped on every change to public content, so every process can drop stale cached pages.
+CREATE TABLE site_version (
+    id      BIGINT PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+);
+INSERT INTO site_version (id, version) VALUES (1, 0);
+
+-- Activities we send, each serialized once; deliveries point at them. Also the outbox.
+CREATE TABLE outbox_activities (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ap_id      TEXT NOT NULL,
+    actor_id   BIGINT REFERENCES actors (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    post_id    BIGINT REFERENCES posts (id) ON DELETE SET NULL,
+    body       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    CONSTRAINT outbox_activities_ap_id_key UNIQUE (ap_id)
+);
+CREATE INDEX outbox_activities_actor_idx ON outbox_activities (actor_id, kind, id);
+
+-- The durable outbox queue: one row per activity and target inbox, written in the same
+-- transaction as the change that caused it, and worked off by the delivery workers.
 CREATE TABLE deliveries (
-    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    activity_id     TEXT NOT NULL,
-    actor_id        BIGINT REFERENCES actors (id) ON DELETE CASCADE,
-    inbox           TEXT NOT NULL,
-    host            TEXT NOT NULL,
-    body            TEXT NOT NULL,
-    state           TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'failed')),
-    attempts        BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
-    locked_until    BIGINT NOT NULL DEFAULT 0,
-    last_status     BIGINT,
-    last_error      TEXT,
-    created_at      BIGINT NOT NULL,
-    updated_at      BIGINT NOT NULL
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    outbox_activity_id BIGINT NOT NULL REFERENCES outbox_activities (id) ON DELETE CASCADE,
+    inbox              TEXT NOT NULL,
+    host               TEXT NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'failed')),
+    attempts           BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at    BIGINT NOT NULL,
+    locked_until       BIGINT NOT NULL DEFAULT 0,
+    last_status        BIGINT,
+    last_error         TEXT,
+    created_at         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL
 );
 CREATE INDEX deliveries_due_idx ON deliveries (state, next_attempt_at);
+CREATE INDEX deliveries_host_idx ON deliveries (host, state);

@@ -9,12 +9,15 @@ use url::Url;
 
 use super::{Backend, Store, StoreError, StoreResult, Tx, now_millis};
 
-/// An activity to deliver to one inbox, signed as `actor_id` (or the instance actor if None).
+/// An activity we send, stored once however many inboxes it goes to.
 #[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub activity_id: String,
+pub struct NewOutboxActivity {
+    pub ap_id: Url,
+    /// The ActivityStreams type (`Create`, `Accept`…), for the outbox and operators.
+    pub kind: &'static str,
+    /// The local actor that signs it; None for the instance actor.
     pub actor_id: Option<i64>,
-    pub inbox: Url,
+    pub post_id: Option<i64>,
     pub body: String,
 }
 
@@ -22,12 +25,19 @@ pub struct NewDelivery {
 #[derive(Debug, Clone, FromRow)]
 pub struct ClaimedDelivery {
     pub id: i64,
-    pub activity_id: String,
-    pub actor_id: Option<i64>,
+    pub outbox_activity_id: i64,
     pub inbox: String,
     pub host: String,
-    pub body: String,
     pub attempts: i64,
+}
+
+/// The activity a delivery carries, as the worker signs and sends it.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredActivity {
+    pub id: i64,
+    pub ap_id: String,
+    pub actor_id: Option<i64>,
+    pub body: String,
 }
 
 /// How many deliveries are in each state, for operators and tests.
@@ -41,36 +51,132 @@ pub struct DeliveryCounts {
 const CLAIM_SQLITE: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
     AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3) \
-    RETURNING id, activity_id, actor_id, inbox, host, body, attempts";
+    RETURNING id, outbox_activity_id, inbox, host, attempts";
 
 /// PostgreSQL lets several workers claim side by side without waiting on each other's rows.
 const CLAIM_POSTGRES: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
     AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, activity_id, actor_id, inbox, host, body, attempts";
+    RETURNING id, outbox_activity_id, inbox, host, attempts";
 
 impl Tx {
-    pub async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<i64> {
-        let host = crate::config::authority(&delivery.inbox);
-        let now = now_millis();
+    /// Stores an outgoing activity (or refreshes it, if its id was sent before) and returns
+    /// its row id.
+    pub async fn insert_outbox_activity(
+        &mut self,
+        activity: &NewOutboxActivity,
+    ) -> StoreResult<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO deliveries (activity_id, actor_id, inbox, host, body, state, \
-             next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $6) RETURNING id",
+            "INSERT INTO outbox_activities (ap_id, actor_id, kind, post_id, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (ap_id) DO UPDATE SET body = excluded.body RETURNING id",
         )
-        .bind(delivery.activity_id.clone())
-        .bind(delivery.actor_id)
-        .bind(delivery.inbox.as_str().to_owned())
-        .bind(host)
-        .bind(delivery.body.clone())
-        .bind(now)
+        .bind(activity.ap_id.as_str().to_owned())
+        .bind(activity.actor_id)
+        .bind(activity.kind)
+        .bind(activity.post_id)
+        .bind(activity.body.clone())
+        .bind(now_millis())
         .fetch_one(&mut *self.inner)
         .await?;
         Ok(id)
     }
+
+    /// Queues one delivery of a stored activity per inbox.
+    pub async fn enqueue_deliveries(
+        &mut self,
+        outbox_activity_id: i64,
+        inboxes: &[Url],
+    ) -> StoreResult<()> {
+        let now = now_millis();
+        for inbox in inboxes {
+            sqlx::query(
+                "INSERT INTO deliveries (outbox_activity_id, inbox, host, state, next_attempt_at, \
+                 created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $4, $4)",
+            )
+            .bind(outbox_activity_id)
+            .bind(inbox.as_str().to_owned())
+            .bind(crate::config::authority(inbox))
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Hosts that have failed every delivery since before `since` (Unix ms).
+    pub async fn unreachable_hosts(&mut self, since: i64) -> StoreResult<Vec<String>> {
+        let hosts = sqlx::query_scalar("SELECT host FROM hosts WHERE failing_since < $1")
+            .bind(since)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        Ok(hosts)
+    }
 }
 
 impl Store {
+    pub async fn outbox_activity(&self, id: i64) -> StoreResult<Option<StoredActivity>> {
+        let activity =
+            sqlx::query_as("SELECT id, ap_id, actor_id, body FROM outbox_activities WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(activity)
+    }
+
+    pub async fn outbox_activity_by_ap_id(
+        &self,
+        ap_id: &str,
+    ) -> StoreResult<Option<StoredActivity>> {
+        let activity = sqlx::query_as(
+            "SELECT id, ap_id, actor_id, body FROM outbox_activities WHERE ap_id = $1",
+        )
+        .bind(ap_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(activity)
+    }
+
+    /// A delivery succeeded: the host is reachable.
+    pub async fn record_host_success(&self, host: &str) -> StoreResult<()> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO hosts (host, failing_since, last_success_at) VALUES ($1, NULL, $2) \
+             ON CONFLICT (host) DO UPDATE SET failing_since = NULL, last_success_at = $2",
+        )
+        .bind(host.to_owned())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery failed for a reason that is the host's (unreachable, 5xx): it has been
+    /// failing since the first such failure after its last success.
+    pub async fn record_host_failure(&self, host: &str) -> StoreResult<()> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO hosts (host, failing_since, last_failure_at) VALUES ($1, $2, $2) \
+             ON CONFLICT (host) DO UPDATE SET last_failure_at = $2, \
+             failing_since = COALESCE(hosts.failing_since, $2)",
+        )
+        .bind(host.to_owned())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Since when a host has been failing, if it is.
+    pub async fn host_failing_since(&self, host: &str) -> StoreResult<Option<i64>> {
+        let since: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT failing_since FROM hosts WHERE host = $1")
+                .bind(host.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(since.flatten())
+    }
+
     /// Claims up to `limit` due deliveries for `lease_ms` milliseconds.
     pub async fn claim_deliveries(
         &self,

@@ -217,3 +217,39 @@ impl Tx {
         Ok(result.rows_affected() > 0)
     }
 }
+
+impl Tx {
+    /// Where an account's posts go: one inbox per server (its shared inbox when it has one)
+    /// for every accepted follower.
+    pub async fn follower_inboxes(&mut self, actor_id: i64) -> StoreResult<Vec<Url>> {
+        let inboxes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT COALESCE(r.shared_inbox, r.inbox) FROM followers f \
+             JOIN remote_actors r ON r.id = f.remote_actor_id \
+             WHERE f.actor_id = $1 AND f.state = 'accepted'",
+        )
+        .bind(actor_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        inboxes
+            .iter()
+            .map(|inbox| {
+                Url::parse(inbox).map_err(|_| StoreError::Corrupt(format!("inbox {inbox}")))
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// An inbox answered 410 Gone: the accounts behind that personal inbox are gone, so their
+    /// follows end. (A shared inbox answering 410 says nothing about single accounts.)
+    pub async fn remove_followers_with_inbox(&self, inbox: &Url) -> StoreResult<u64> {
+        let result = sqlx::query(
+            "DELETE FROM followers WHERE remote_actor_id IN \
+             (SELECT id FROM remote_actors WHERE inbox = $1)",
+        )
+        .bind(inbox.as_str().to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}

@@ -60,13 +60,13 @@ pub async fn approve_pending(
     let mut tx = store.begin().await?;
     tx.set_follower_state(follower.id, crate::domain::FollowState::Accepted)
         .await?;
-    crate::federation::delivery::enqueue(
-        &mut tx,
-        &accept.id,
-        Some(actor.id),
-        follower.remote.delivery_inbox(),
-        &accept,
-    )
-    .await?;
+    let outgoing = crate::federation::delivery::Outgoing {
+        ap_id: &accept.id,
+        kind: "Accept",
+        signer: Some(actor.id),
+        post_id: None,
+    };
+    let inbox = follower.remote.delivery_inbox().clone();
+    crate::federation::delivery::enqueue(&mut tx, outgoing, &accept, &[inbox]).await?;
     tx.commit().await
 }

@@ -77,14 +77,14 @@ impl Activity for Follow {
             .await?;
         if state == FollowState::Accepted {
             let accept = accept::accept_follow(base, &target, follower_id, &self);
-            delivery::enqueue(
-                &mut tx,
-                &accept.id,
-                Some(target.id),
-                follower.0.delivery_inbox(),
-                &accept,
-            )
-            .await?;
+            let outgoing = delivery::Outgoing {
+                ap_id: &accept.id,
+                kind: "Accept",
+                signer: Some(target.id),
+                post_id: None,
+            };
+            let inbox = follower.0.delivery_inbox().clone();
+            delivery::enqueue(&mut tx, outgoing, &accept, &[inbox]).await?;
         }
         tx.commit().await?;
         data.deliveries_waiting.notify_one();

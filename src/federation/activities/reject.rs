@@ -52,13 +52,13 @@ pub async fn reject_follower(
     let reject = reject_follow(base, actor, follower);
     let mut tx = store.begin().await?;
     tx.remove_follower(actor.id, follower.remote.id).await?;
-    crate::federation::delivery::enqueue(
-        &mut tx,
-        &reject.id,
-        Some(actor.id),
-        follower.remote.delivery_inbox(),
-        &reject,
-    )
-    .await?;
+    let outgoing = crate::federation::delivery::Outgoing {
+        ap_id: &reject.id,
+        kind: "Reject",
+        signer: Some(actor.id),
+        post_id: None,
+    };
+    let inbox = follower.remote.delivery_inbox().clone();
+    crate::federation::delivery::enqueue(&mut tx, outgoing, &reject, &[inbox]).await?;
     tx.commit().await
 }

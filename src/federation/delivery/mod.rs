@@ -6,7 +6,7 @@ pub mod worker;
 use serde::Serialize;
 use url::Url;
 
-use crate::store::{StoreError, Tx, deliveries::NewDelivery};
+use crate::store::{StoreError, Tx, deliveries::NewOutboxActivity};
 
 /// Retry delays after the 1st, 2nd, … failed attempt: eleven attempts over about four and a
 /// half days, after which the delivery is given up and marked failed.
@@ -34,26 +34,57 @@ pub fn retry_delay(failed_attempts: i64) -> Option<std::time::Duration> {
     RETRY_SCHEDULE.get(index).copied()
 }
 
-/// Queues `activity` for `inbox`, signed as `signer` (a local actor's id; None signs as the
-/// instance actor), in the caller's transaction.
+/// An activity to send: its id and type, who signs it, and the post it is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub ap_id: &'a Url,
+    pub kind: &'static str,
+    /// A local actor's row id; None signs as the instance actor.
+    pub signer: Option<i64>,
+    pub post_id: Option<i64>,
+}
+
+/// Stores `activity` once and queues a delivery to each inbox, in the caller's transaction.
+/// Inboxes on hosts that have failed for longer than [`UNREACHABLE_AFTER`] are skipped.
 pub async fn enqueue<A: Serialize>(
     tx: &mut Tx,
-    activity_id: &Url,
-    signer: Option<i64>,
-    inbox: &Url,
+    outgoing: Outgoing<'_>,
     activity: &A,
+    inboxes: &[Url],
 ) -> Result<(), StoreError> {
     let body = serde_json::to_string(activity).map_err(|e| {
-        StoreError::Corrupt(format!("activity {activity_id} does not serialize: {e}"))
+        StoreError::Corrupt(format!(
+            "activity {} does not serialize: {e}",
+            outgoing.ap_id
+        ))
     })?;
-    tx.enqueue_delivery(&NewDelivery {
-        activity_id: activity_id.to_string(),
-        actor_id: signer,
-        inbox: inbox.clone(),
-        body,
-    })
-    .await?;
-    Ok(())
+    let id = tx
+        .insert_outbox_activity(&NewOutboxActivity {
+            ap_id: outgoing.ap_id.clone(),
+            kind: outgoing.kind,
+            actor_id: outgoing.signer,
+            post_id: outgoing.post_id,
+            body,
+        })
+        .await?;
+    let unreachable = tx.unreachable_hosts(unreachable_cutoff()).await?;
+    let mut targets: Vec<Url> = inboxes
+        .iter()
+        .filter(|inbox| !unreachable.contains(&crate::config::authority(inbox)))
+        .cloned()
+        .collect();
+    targets.sort();
+    targets.dedup();
+    tx.enqueue_deliveries(id, &targets).await
+}
+
+/// A host whose deliveries have all failed for this long is skipped until it is heard from.
+pub const UNREACHABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 3600);
+
+/// Hosts failing since before this moment (Unix ms) count as unreachable.
+pub fn unreachable_cutoff() -> i64 {
+    crate::store::now_millis()
+        - i64::try_from(UNREACHABLE_AFTER.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ use std::{
 
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use tokio::{sync::watch, task::JoinSet};
+use tokio::{
+    sync::{Semaphore, watch},
+    task::JoinSet,
+};
 use url::Url;
 
 use super::retry_delay;
@@ -27,11 +30,18 @@ use crate::{
         signatures::{self, SignatureError},
         urls,
     },
-    store::{StoreError, deliveries::ClaimedDelivery, now_millis},
+    store::{
+        StoreError,
+        deliveries::{ClaimedDelivery, StoredActivity},
+        now_millis,
+    },
 };
 
-/// How many deliveries one worker sends at once.
-const CONCURRENCY: usize = 32;
+/// How many deliveries one worker sends at once (across all hosts).
+const CONCURRENCY: usize = 128;
+/// How many deliveries go to one host at once, so one server is not flooded and one slow
+/// server cannot take every slot for long.
+const PER_HOST: usize = 8;
 /// How long a claim holds; longer than any one send can take.
 const LEASE: Duration = Duration::from_secs(120);
 /// The longest the worker sleeps before looking for work queued by another process.
@@ -58,7 +68,7 @@ enum Outcome {
 
 /// Runs until `shutdown` turns true, then drains.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let keys = KeyCache::default();
+    let senders = Senders::default();
     // Each task returns its delivery's id, so what is still in flight is known at shutdown.
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut unfinished: HashSet<i64> = HashSet::new();
@@ -91,10 +101,10 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         for delivery in batch {
             unfinished.insert(delivery.id);
             let state = state.clone();
-            let keys = keys.clone();
+            let senders = senders.clone();
             in_flight.spawn(async move {
                 let id = delivery.id;
-                deliver(&state, &keys, delivery).await;
+                deliver(&state, &senders, delivery).await;
                 id
             });
         }
@@ -171,18 +181,26 @@ fn lease_ms() -> i64 {
     i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Parsed private keys and their key ids by local actor id (None: the instance actor), so
-/// each key is read and parsed once per worker.
+/// What the sending tasks of one worker share: parsed keys, activities loaded once per
+/// fan-out, and a concurrency limit per host.
 #[derive(Clone, Default)]
-struct KeyCache(Arc<Mutex<HashMap<Option<i64>, CachedKey>>>);
+struct Senders {
+    keys: Arc<Mutex<HashMap<Option<i64>, CachedKey>>>,
+    activities: Arc<Mutex<HashMap<i64, Arc<StoredActivity>>>>,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
 
 /// A parsed key and the `keyId` it signs as.
 type CachedKey = (Arc<SigningKey>, String);
 
-impl KeyCache {
-    async fn get(&self, state: &AppState, actor_id: Option<i64>) -> Result<CachedKey, String> {
+/// Activities kept in memory at most; a fan-out needs one at a time.
+const ACTIVITY_CACHE: usize = 256;
+
+impl Senders {
+    /// The key an actor (None: the instance actor) signs with, read and parsed once.
+    async fn key(&self, state: &AppState, actor_id: Option<i64>) -> Result<CachedKey, String> {
         if let Some(entry) = self
-            .0
+            .keys
             .lock()
             .map_err(|_| "key cache poisoned")?
             .get(&actor_id)
@@ -212,63 +230,125 @@ impl KeyCache {
             Arc::new(SigningKey::from_pem(&pem).map_err(|e| e.to_string())?),
             key_id,
         );
-        self.0
+        self.keys
             .lock()
             .map_err(|_| "key cache poisoned")?
             .insert(actor_id, entry.clone());
         Ok(entry)
     }
+
+    /// The stored activity, loaded once however many inboxes it goes to.
+    async fn activity(&self, state: &AppState, id: i64) -> Result<Arc<StoredActivity>, String> {
+        if let Some(activity) = self
+            .activities
+            .lock()
+            .map_err(|_| "cache poisoned")?
+            .get(&id)
+        {
+            return Ok(activity.clone());
+        }
+        let activity = state
+            .store
+            .outbox_activity(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the activity was deleted")?;
+        let activity = Arc::new(activity);
+        let mut cache = self.activities.lock().map_err(|_| "cache poisoned")?;
+        if cache.len() >= ACTIVITY_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, activity.clone());
+        Ok(activity)
+    }
+
+    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
+        let Ok(mut hosts) = self.hosts.lock() else {
+            return Arc::new(Semaphore::new(PER_HOST));
+        };
+        if hosts.len() > 10_000 {
+            // Forget idle hosts now and then; their limits are recreated on demand.
+            hosts.retain(|_, limit| limit.available_permits() < PER_HOST);
+        }
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
+            .clone()
+    }
 }
 
-async fn deliver(state: &AppState, keys: &KeyCache, delivery: ClaimedDelivery) {
+async fn deliver(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) {
     let span = tracing::info_span!(
         "delivery",
-        activity = %delivery.activity_id,
+        activity = delivery.outbox_activity_id,
         host = %delivery.host,
         attempt = delivery.attempts + 1,
     );
     let _entered = span.enter();
-    let outcome = attempt(state, keys, &delivery).await;
-    let recorded = match &outcome {
+    let limit = senders.host_limit(&delivery.host);
+    let Ok(_permit) = limit.acquire().await else {
+        return;
+    };
+    let outcome = attempt(state, senders, &delivery).await;
+    if let Err(err) = record(state, &delivery, &outcome).await {
+        // The lease will run out and the delivery be tried again: at least once, never lost.
+        tracing::error!(delivery = delivery.id, error = %err, "could not record a delivery outcome");
+    }
+}
+
+async fn record(
+    state: &AppState,
+    delivery: &ClaimedDelivery,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
+    let store = &state.store;
+    match outcome {
         Outcome::Delivered(status) => {
             tracing::info!(status, "delivered");
-            state.store.mark_delivered(delivery.id, *status).await
+            store.record_host_success(&delivery.host).await?;
+            store.mark_delivered(delivery.id, *status).await
         }
         Outcome::Retry {
             status,
             error,
             not_before,
-        } => match retry_delay(delivery.attempts + 1) {
-            Some(delay) => {
-                let delay = not_before.map_or(delay, |asked| asked.max(delay));
-                let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                tracing::warn!(?status, error = %error, retry_in_s = delay.as_secs(), "delivery failed; will retry");
-                state
-                    .store
-                    .schedule_retry(delivery.id, next, *status, error)
-                    .await
+        } => {
+            if status.is_none_or(|s| s >= 500) {
+                store.record_host_failure(&delivery.host).await?;
             }
-            None => {
-                tracing::warn!(?status, error = %error, "delivery failed; retries exhausted");
-                state.store.mark_failed(delivery.id, *status, error).await
+            match retry_delay(delivery.attempts + 1) {
+                Some(delay) => {
+                    let delay = not_before.map_or(delay, |asked| asked.max(delay));
+                    let next =
+                        now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                    tracing::warn!(?status, error = %error, retry_in_s = delay.as_secs(), "delivery failed; will retry");
+                    store
+                        .schedule_retry(delivery.id, next, *status, error)
+                        .await
+                }
+                None => {
+                    tracing::warn!(?status, error = %error, "delivery failed; retries exhausted");
+                    store.mark_failed(delivery.id, *status, error).await
+                }
             }
-        },
+        }
         Outcome::Failed { status, error } => {
             tracing::warn!(?status, error = %error, "delivery refused; not retried");
-            state.store.mark_failed(delivery.id, *status, error).await
+            if let Some(status) = status {
+                store.record_host_success(&delivery.host).await?;
+                if *status == 410
+                    && let Ok(inbox) = Url::parse(&delivery.inbox)
+                {
+                    let removed = store.remove_followers_with_inbox(&inbox).await?;
+                    tracing::info!(removed, "the inbox is gone; its followers were removed");
+                }
+            }
+            store.mark_failed(delivery.id, *status, error).await
         }
-    };
-    if let Err(err) = recorded {
-        record_failure(err, delivery.id);
     }
 }
 
-fn record_failure(err: StoreError, id: i64) {
-    // The lease will run out and the delivery be tried again: at least once, never lost.
-    tracing::error!(delivery = id, error = %err, "could not record a delivery outcome");
-}
-
-async fn attempt(state: &AppState, keys: &KeyCache, delivery: &ClaimedDelivery) -> Outcome {
+async fn attempt(state: &AppState, senders: &Senders, delivery: &ClaimedDelivery) -> Outcome {
     let inbox = match Url::parse(&delivery.inbox) {
         Ok(inbox) => inbox,
         Err(err) => {
@@ -284,7 +364,26 @@ async fn attempt(state: &AppState, keys: &KeyCache, delivery: &ClaimedDelivery) 
             error: err.to_string(),
         };
     }
-    let (key, key_id) = match keys.get(state, delivery.actor_id).await {
+    match state.store.host_failing_since(&delivery.host).await {
+        Ok(Some(since)) if since < super::unreachable_cutoff() => {
+            return Outcome::Failed {
+                status: None,
+                error: "the host has been unreachable for days".into(),
+            };
+        }
+        _ => {}
+    }
+    let activity = match senders.activity(state, delivery.outbox_activity_id).await {
+        Ok(activity) => activity,
+        Err(error) => {
+            return Outcome::Failed {
+                status: None,
+                error,
+            };
+        }
+    };
+    tracing::debug!(activity = %activity.ap_id, "sending");
+    let (key, key_id) = match senders.key(state, activity.actor_id).await {
         Ok(key) => key,
         Err(error) => {
             return Outcome::Failed {
@@ -293,7 +392,7 @@ async fn attempt(state: &AppState, keys: &KeyCache, delivery: &ClaimedDelivery) 
             };
         }
     };
-    let request = match signed_post(&inbox, delivery.body.as_bytes(), &key_id, &key) {
+    let headers = match signed_post(&inbox, activity.body.as_bytes(), &key_id, &key) {
         Ok(headers) => headers,
         Err(err) => {
             return Outcome::Failed {
@@ -305,8 +404,8 @@ async fn attempt(state: &AppState, keys: &KeyCache, delivery: &ClaimedDelivery) 
     let response = state
         .http
         .post(inbox.as_str())
-        .headers(request)
-        .body(delivery.body.clone())
+        .headers(headers)
+        .body(activity.body.clone())
         .send()
         .await;
     match response {
