@@ -25,6 +25,8 @@ async fn main() -> ExitCode {
         Command::Migrate => cli::serve::migrate(config).await,
         Command::Actor(command) => cli::actor::run(config, command).await,
         Command::Follower(command) => cli::follower::run(config, command).await,
+        Command::Post(command) => cli::post::run(config, command).await,
+        Command::Delivery(command) => cli::delivery::run(config, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -92,6 +92,7 @@ CREATE TABLE posts (
     body_html     TEXT NOT NULL,
     excerpt       TEXT NOT NULL,
     language      TEXT NOT NULL,
+    tags_json     TEXT NOT NULL DEFAULT '[]',
     mentions_json TEXT NOT NULL DEFAULT '[]',
     pinned_at     BIGINT,
     published_at  BIGINT,

@@ -2,7 +2,9 @@
 //! with a non-zero exit status.
 
 pub mod actor;
+pub mod delivery;
 pub mod follower;
+pub mod post;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -59,6 +61,12 @@ pub enum Command {
     /// Followers of an account: list, approve or reject.
     #[command(subcommand)]
     Follower(follower::FollowerCommand),
+    /// The delivery queue: status, retry now.
+    #[command(subcommand)]
+    Delivery(delivery::DeliveryCommand),
+    /// Statements and news: publish, edit, delete, list, pin.
+    #[command(subcommand)]
+    Post(post::PostCommand),
 }
 
 impl Cli {

@@ -42,8 +42,15 @@ pub fn sanitize(html: &str) -> String {
     ]
     .into_iter()
     .collect();
+    let classes = [
+        ("a", ["mention", "hashtag", "u-url"].into_iter().collect()),
+        ("span", ["h-card"].into_iter().collect()),
+    ]
+    .into_iter()
+    .collect();
     ammonia::Builder::new()
         .tags(tags)
+        .allowed_classes(classes)
         .link_rel(Some("nofollow noopener noreferrer"))
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .clean(html)

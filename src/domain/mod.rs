@@ -5,12 +5,17 @@
 pub mod actor;
 pub mod follower;
 pub mod handle;
+pub mod language;
 pub mod markdown;
+pub mod post;
 pub mod remote_actor;
+pub mod render;
 pub mod username;
 
 pub use actor::{ActorKind, LocalActor, NewActor, ProfileField};
 pub use follower::{FollowState, Follower};
 pub use handle::Handle;
+pub use language::Language;
+pub use post::{Media, Mention, Post, PostDraft, PostKind, PostState};
 pub use remote_actor::RemoteActor;
 pub use username::Username;

@@ -14,8 +14,10 @@ pub mod inbox;
 pub mod keys;
 pub mod objects;
 pub mod protocol;
+pub mod publish;
 pub mod signatures;
 pub mod urls;
+pub mod webfinger;
 
 use activitypub_federation::config::Data;
 

@@ -36,6 +36,58 @@ pub fn featured(base: &Url, username: &str) -> Url {
     join(base, &format!("/users/{username}/collections/featured"))
 }
 
+/// A post's one URL: its ActivityPub id and its web page.
+pub fn post(base: &Url, username: &str, post_id: i64) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}"))
+}
+
+/// The Create activity of a post (dereferenceable).
+pub fn post_create(base: &Url, username: &str, post_id: i64) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}/activity"))
+}
+
+/// An Update of a post, one per correction (dereferenceable).
+pub fn post_update(base: &Url, username: &str, post_id: i64, at_millis: i64) -> Url {
+    join(
+        base,
+        &format!("/users/{username}/posts/{post_id}/updates/{at_millis}"),
+    )
+}
+
+/// The Delete of a post.
+pub fn post_delete(base: &Url, username: &str, post_id: i64) -> Url {
+    let mut url = post(base, username, post_id);
+    url.set_fragment(Some("delete"));
+    url
+}
+
+/// The Add (pin) or Remove (unpin) of a post to the featured collection.
+pub fn post_featured_change(
+    base: &Url,
+    username: &str,
+    post_id: i64,
+    pinned: bool,
+    at_millis: i64,
+) -> Url {
+    let mut url = post(base, username, post_id);
+    let what = if pinned { "pin" } else { "unpin" };
+    url.set_fragment(Some(&format!("{what}/{at_millis}")));
+    url
+}
+
+pub fn atom_feed(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/feed.atom"))
+}
+
+pub fn rss_feed(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/feed.rss"))
+}
+
+/// Where an uploaded file is served.
+pub fn media(base: &Url, file_name: &str) -> Url {
+    join(base, &format!("/media/{file_name}"))
+}
+
 pub fn shared_inbox(base: &Url) -> Url {
     join(base, "/inbox")
 }

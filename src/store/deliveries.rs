@@ -260,6 +260,34 @@ impl Store {
         Ok(())
     }
 
+    /// Makes queued deliveries due now (all, or those to one host), e.g. when a host is back.
+    /// Returns how many.
+    pub async fn retry_deliveries_now(&self, host: Option<&str>) -> StoreResult<u64> {
+        let now = now_millis();
+        let result = match host {
+            Some(host) => sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'queued' AND host = $2",
+            )
+            .bind(now)
+            .bind(host.to_owned())
+            .execute(&self.pool)
+            .await?,
+            None => {
+                sqlx::query("UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'queued'")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        if let Some(host) = host {
+            sqlx::query("UPDATE hosts SET failing_since = NULL WHERE host = $1")
+                .bind(host.to_owned())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(result.rows_affected())
+    }
+
     /// Hands claimed deliveries back untried, e.g. when the server shuts down mid-send.
     pub async fn release_delivery(&self, id: i64) -> StoreResult<()> {
         sqlx::query("UPDATE deliveries SET locked_until = 0 WHERE id = $1 AND state = 'queued'")

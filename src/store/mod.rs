@@ -8,6 +8,7 @@ pub mod activities;
 pub mod actors;
 pub mod deliveries;
 pub mod followers;
+pub mod posts;
 pub mod remote_actors;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -1,4 +1,5 @@
-//! `Delete` of an actor: an account on another server was deleted; forget it and its follows.
+//! `Delete`: incoming, an account on another server was deleted (forget it and its
+//! follows); outgoing, one of our posts is retracted (followers' copies are removed).
 
 use activitypub_federation::{config::Data, kinds::activity::DeleteType, traits::Activity};
 use async_trait::async_trait;
@@ -55,5 +56,37 @@ impl Activity for DeleteActor {
         tx.commit().await?;
         tracing::info!(activity = %self.id, actor = %self.actor, known, "remote actor deleted");
         Ok(())
+    }
+}
+
+/// The Delete we send when a post is retracted: the object is its Tombstone.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeletePost {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    pub actor: Url,
+    pub to: Vec<Url>,
+    pub cc: Vec<Url>,
+    pub object: crate::federation::protocol::post::Tombstone,
+}
+
+pub fn delete_post(
+    post: &crate::domain::Post,
+    actor: &crate::domain::LocalActor,
+    base: &Url,
+) -> DeletePost {
+    use crate::federation::{objects::post, protocol::context, urls};
+    let (to, cc) = post::audience(post, actor, base);
+    DeletePost {
+        context: context::activity(),
+        id: urls::post_delete(base, actor.username.as_str(), post.id),
+        kind: DeleteType::Delete,
+        actor: urls::actor(base, actor.username.as_str()),
+        to,
+        cc,
+        object: post::post_to_tombstone(post, actor, base, false),
     }
 }

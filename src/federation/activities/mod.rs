@@ -3,10 +3,13 @@
 //! the activity id in one transaction, so a redelivery is acknowledged and not applied twice.
 
 pub mod accept;
+pub mod add;
+pub mod create;
 pub mod delete;
 pub mod follow;
 pub mod reject;
 pub mod undo_follow;
+pub mod update;
 
 use activitypub_federation::traits::Activity;
 use serde::de::DeserializeOwned;

@@ -2,4 +2,5 @@
 
 pub mod instance_actor;
 pub mod local_actor;
+pub mod post;
 pub mod remote_actor;

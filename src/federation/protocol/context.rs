@@ -32,3 +32,15 @@ pub fn actor() -> Value {
         }
     ])
 }
+
+/// For posts and the activities that carry them: ActivityStreams plus the terms Mastodon
+/// uses in posts (`sensitive`, `Hashtag`).
+pub fn post() -> Value {
+    json!([
+        ACTIVITY_STREAMS,
+        {
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag"
+        }
+    ])
+}

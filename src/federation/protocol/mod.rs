@@ -4,3 +4,4 @@
 pub mod actor;
 pub mod collection;
 pub mod context;
+pub mod post;

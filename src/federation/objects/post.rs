@@ -1,0 +1,129 @@
+//! Our posts as ActivityPub objects: statements become `Article`s, news becomes `Note`s.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::{
+    domain::{LocalActor, Post, PostKind, render},
+    federation::{
+        protocol::{
+            context::{self, PUBLIC},
+            post::{ImageAttachment, PostObject, TagObject, Tombstone},
+        },
+        urls,
+    },
+};
+
+/// Who a public post is addressed to: everyone, with the followers and mentioned accounts in
+/// `cc` (so they are notified).
+pub fn audience(post: &Post, actor: &LocalActor, base: &Url) -> (Vec<Url>, Vec<Url>) {
+    let public = Url::parse(PUBLIC).unwrap_or_else(|_| base.clone());
+    let mut cc = vec![urls::followers(base, actor.username.as_str())];
+    cc.extend(post.mentions.iter().map(|m| m.href.clone()));
+    (vec![public], cc)
+}
+
+/// The object a follower's server stores and shows. A statement is an `Article` (Mastodon
+/// shows its title, summary and a link); news is a `Note` with the whole text and no
+/// `summary` (Mastodon would show a Note's summary as a content warning).
+pub fn post_to_object(
+    post: &Post,
+    actor: &LocalActor,
+    base: &Url,
+    with_context: bool,
+) -> PostObject {
+    let username = actor.username.as_str();
+    let id = urls::post(base, username, post.id);
+    let (to, cc) = audience(post, actor, base);
+    let (kind, name, summary, content) = match post.kind {
+        PostKind::Statement => (
+            "Article",
+            post.title.clone(),
+            post.display_summary().map(str::to_owned),
+            post.body_html.clone(),
+        ),
+        PostKind::News => {
+            // A news title, if any, leads the text: a Note has no visible name.
+            let content = match &post.title {
+                Some(title) => format!(
+                    "<p><strong>{}</strong></p>{}",
+                    escape(title),
+                    post.body_html
+                ),
+                None => post.body_html.clone(),
+            };
+            ("Note", None, None, content)
+        }
+    };
+    let mut content_map = Map::new();
+    content_map.insert(post.language.to_string(), Value::String(content.clone()));
+    let mut tag: Vec<TagObject> = post
+        .tags
+        .iter()
+        .map(|t| TagObject {
+            kind: "Hashtag",
+            href: render::tag_url(base, t),
+            name: format!("#{t}"),
+        })
+        .collect();
+    tag.extend(post.mentions.iter().map(|m| TagObject {
+        kind: "Mention",
+        href: m.href.clone(),
+        name: m.name.clone(),
+    }));
+    PostObject {
+        context: with_context.then(context::post),
+        attributed_to: urls::actor(base, username),
+        name,
+        summary,
+        content,
+        content_map,
+        media_type: "text/html",
+        url: id.clone(),
+        published: post.published_at.unwrap_or(post.created_at),
+        updated: post.edited_at,
+        to,
+        cc,
+        tag,
+        attachment: post
+            .media
+            .iter()
+            .map(|m| ImageAttachment {
+                kind: "Image",
+                media_type: m.media_type.clone(),
+                url: urls::media(base, &m.file_name),
+                name: m.alt.clone(),
+                width: m.width,
+                height: m.height,
+            })
+            .collect(),
+        sensitive: false,
+        kind,
+        id,
+    }
+}
+
+/// What a retracted post leaves behind.
+pub fn post_to_tombstone(
+    post: &Post,
+    actor: &LocalActor,
+    base: &Url,
+    with_context: bool,
+) -> Tombstone {
+    Tombstone {
+        context: with_context.then(context::activity),
+        id: urls::post(base, actor.username.as_str(), post.id),
+        kind: "Tombstone",
+        former_type: match post.kind {
+            PostKind::Statement => "Article",
+            PostKind::News => "Note",
+        },
+        deleted: post.deleted_at.unwrap_or(post.updated_at),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

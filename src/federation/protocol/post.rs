@@ -1,0 +1,72 @@
+//! Posts on the wire: `Article` (statements) and `Note` (news), and the `Tombstone` a
+//! retracted post leaves.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+/// The object of a post, shared by `Article` and `Note` (they differ in `kind`, `name` and
+/// `summary`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostObject {
+    #[serde(rename = "@context", skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub attributed_to: Url,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub content: String,
+    /// The content keyed by language, so clients know what language it is in.
+    pub content_map: Map<String, Value>,
+    pub media_type: &'static str,
+    pub url: Url,
+    pub published: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    pub to: Vec<Url>,
+    pub cc: Vec<Url>,
+    pub tag: Vec<TagObject>,
+    pub attachment: Vec<ImageAttachment>,
+    pub sensitive: bool,
+}
+
+/// A `Hashtag` or `Mention` in a post's `tag` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagObject {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub href: Url,
+    pub name: String,
+}
+
+/// An image attached to a post, with its alt text as `name`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageAttachment {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub media_type: String,
+    pub url: Url,
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a retracted post's URL serves, with 410 Gone.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstone {
+    #[serde(rename = "@context", skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub former_type: &'static str,
+    pub deleted: DateTime<Utc>,
+}

@@ -1,0 +1,212 @@
+//! Publishing use cases: each writes its change to a post and the activities it causes in one
+//! transaction (the transactional outbox); the delivery workers send them later. Nothing here
+//! touches the network: mentions are resolved by the caller first ([`super::webfinger`]).
+
+use url::Url;
+
+use super::{
+    activities::{add, create, delete, update},
+    delivery::{self, Outgoing},
+};
+use crate::{
+    domain::{LocalActor, Mention, Post, PostDraft, PostState, render},
+    store::{
+        Store, StoreError, Tx,
+        posts::{NewMedia, RenderedPost},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("only a draft can be published; this post is {0}")]
+    NotADraft(&'static str),
+    #[error("a retracted post cannot be changed")]
+    Retracted,
+    #[error("only a published post can be pinned")]
+    NotPublished,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Longest excerpt, in characters: about what Mastodon shows of a summary before "more".
+pub const EXCERPT_CHARS: usize = 280;
+
+/// Renders a draft's body with the mentions the caller resolved.
+pub fn render(draft: &PostDraft, base: &Url, mentions: Vec<Mention>) -> RenderedPost {
+    let rendered = render::render_post(&draft.body_md, base, &mentions);
+    // Only mentions that appear in the text are kept (and notified).
+    let mentions = mentions
+        .into_iter()
+        .filter(|m| rendered.html.contains(m.href.as_str()))
+        .collect();
+    RenderedPost {
+        body_html: rendered.html,
+        excerpt: render::excerpt(&draft.body_md, EXCERPT_CHARS),
+        tags: rendered.tags,
+        mentions,
+    }
+}
+
+/// Where a post's activities go: every follower's server once, and each mentioned account.
+async fn recipients(tx: &mut Tx, actor: &LocalActor, post: &Post) -> Result<Vec<Url>, StoreError> {
+    let mut inboxes = tx.follower_inboxes(actor.id).await?;
+    inboxes.extend(post.mentions.iter().map(|m| m.inbox.clone()));
+    Ok(inboxes)
+}
+
+async fn reload(tx: &mut Tx, id: i64) -> Result<Post, PublishError> {
+    Ok(tx.post_by_id(id).await?.ok_or(StoreError::NotFound)?)
+}
+
+/// Saves a new post; when `publish` is set its `Create` is queued for every follower's server
+/// in the same transaction.
+pub async fn create_post(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    draft: &PostDraft,
+    rendered: &RenderedPost,
+    media: &[NewMedia],
+    publish: bool,
+) -> Result<Post, PublishError> {
+    let state = if publish {
+        PostState::Published
+    } else {
+        PostState::Draft
+    };
+    let mut tx = store.begin().await?;
+    let id = tx
+        .insert_post(actor.id, draft, rendered, state, media)
+        .await?;
+    let post = reload(&mut tx, id).await?;
+    if publish {
+        queue_create(&mut tx, base, actor, &post).await?;
+    }
+    tx.commit().await?;
+    Ok(post)
+}
+
+/// Publishes a draft now.
+pub async fn publish_draft(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    post: &Post,
+) -> Result<Post, PublishError> {
+    if post.state != PostState::Draft {
+        return Err(PublishError::NotADraft(post.state.as_str()));
+    }
+    let mut tx = store.begin().await?;
+    tx.publish_post(post.id).await?;
+    let post = reload(&mut tx, post.id).await?;
+    queue_create(&mut tx, base, actor, &post).await?;
+    tx.commit().await?;
+    Ok(post)
+}
+
+async fn queue_create(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+    post: &Post,
+) -> Result<(), StoreError> {
+    let activity = create::create_post(post, actor, base);
+    let inboxes = recipients(tx, actor, post).await?;
+    let outgoing = Outgoing {
+        ap_id: &activity.id,
+        kind: "Create",
+        signer: Some(actor.id),
+        post_id: Some(post.id),
+    };
+    delivery::enqueue(tx, outgoing, &activity, &inboxes).await
+}
+
+/// Corrects a post. A published post's followers receive an `Update` carrying `updated`.
+pub async fn edit_post(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    post: &Post,
+    draft: &PostDraft,
+    rendered: &RenderedPost,
+) -> Result<Post, PublishError> {
+    if post.state == PostState::Deleted {
+        return Err(PublishError::Retracted);
+    }
+    let mut tx = store.begin().await?;
+    tx.update_post(post, draft, rendered).await?;
+    let edited = reload(&mut tx, post.id).await?;
+    if edited.state == PostState::Published {
+        let activity = update::update_post(&edited, actor, base);
+        // Accounts mentioned before the correction hear of it too.
+        let mut inboxes = recipients(&mut tx, actor, &edited).await?;
+        inboxes.extend(post.mentions.iter().map(|m| m.inbox.clone()));
+        let outgoing = Outgoing {
+            ap_id: &activity.id,
+            kind: "Update",
+            signer: Some(actor.id),
+            post_id: Some(post.id),
+        };
+        delivery::enqueue(&mut tx, outgoing, &activity, &inboxes).await?;
+    }
+    tx.commit().await?;
+    Ok(edited)
+}
+
+/// Retracts a post: its URL answers 410 Gone from now on and followers receive a `Delete`.
+pub async fn delete_post(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    post: &Post,
+) -> Result<Post, PublishError> {
+    if post.state == PostState::Deleted {
+        return Err(PublishError::Retracted);
+    }
+    let was_published = post.state == PostState::Published;
+    let mut tx = store.begin().await?;
+    tx.delete_post(post.id).await?;
+    let deleted = reload(&mut tx, post.id).await?;
+    if was_published {
+        let activity = delete::delete_post(&deleted, actor, base);
+        let inboxes = recipients(&mut tx, actor, post).await?;
+        let outgoing = Outgoing {
+            ap_id: &activity.id,
+            kind: "Delete",
+            signer: Some(actor.id),
+            post_id: Some(post.id),
+        };
+        delivery::enqueue(&mut tx, outgoing, &activity, &inboxes).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Pins (or unpins) a published post to the profile; followers receive `Add` (or `Remove`)
+/// for the `featured` collection.
+pub async fn set_pinned(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    post: &Post,
+    pinned: bool,
+) -> Result<Post, PublishError> {
+    if post.state != PostState::Published {
+        return Err(PublishError::NotPublished);
+    }
+    let mut tx = store.begin().await?;
+    tx.set_pinned(post.id, pinned).await?;
+    let post = reload(&mut tx, post.id).await?;
+    let activity = add::featured_change(&post, actor, base, pinned, crate::store::now_millis());
+    let inboxes = recipients(&mut tx, actor, &post).await?;
+    let kind = if pinned { "Add" } else { "Remove" };
+    let outgoing = Outgoing {
+        ap_id: &activity.id,
+        kind,
+        signer: Some(actor.id),
+        post_id: Some(post.id),
+    };
+    delivery::enqueue(&mut tx, outgoing, &activity, &inboxes).await?;
+    tx.commit().await?;
+    Ok(post)
+}

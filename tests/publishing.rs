@@ -1,0 +1,390 @@
+//! Publishing end to end: statements and news reach every follower's server once, signed;
+//! corrections arrive as Update, retractions as Delete; receivers that fail are retried and
+//! receivers that are gone lose their follows.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use broadside::{
+    domain::{FollowState, Language, LocalActor, Post, PostDraft, PostKind},
+    federation::publish,
+    store::{Store, remote_actors::NewRemoteActor},
+};
+use common::{Peer, TestServer, eventually};
+use reqwest::StatusCode;
+use serde_json::Value;
+use url::Url;
+
+/// Makes `name` on `peer` a follower of `actor` directly in the store (the follow handshake
+/// itself is tested in tests/federation.rs); its inbox is the peer's shared inbox.
+async fn add_follower(store: &Store, actor: &LocalActor, peer: &Peer, name: &str) {
+    let id = peer.url(&format!("/users/{name}"));
+    let remote = store
+        .upsert_remote_actor(&NewRemoteActor {
+            ap_id: id.clone(),
+            actor_type: "Person".into(),
+            username: name.into(),
+            host: broadside::config::authority(&id),
+            name: None,
+            inbox: peer.url(&format!("/users/{name}/inbox")),
+            shared_inbox: Some(peer.url("/inbox")),
+            url: None,
+            public_key_id: format!("{id}#main-key"),
+            public_key_pem: "unused".into(),
+        })
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_follower(
+        actor.id,
+        remote.id,
+        &format!("{id}/follow"),
+        FollowState::Accepted,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn isg(server: &TestServer) -> (Store, LocalActor) {
+    server.create_actor("isg", false).await;
+    let store = server.store().await;
+    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    (store, actor)
+}
+
+fn statement(title: &str, body: &str, lang: &str) -> PostDraft {
+    PostDraft::new(
+        PostKind::Statement,
+        Some(title.into()),
+        None,
+        body.into(),
+        Language::parse(lang).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn publish(
+    server: &TestServer,
+    store: &Store,
+    actor: &LocalActor,
+    draft: &PostDraft,
+) -> Post {
+    let rendered = publish::render(draft, &server.base, Vec::new());
+    publish::create_post(store, &server.base, actor, draft, &rendered, &[], true)
+        .await
+        .unwrap()
+}
+
+fn of_type(peer: &Peer, kind: &str) -> Vec<Value> {
+    peer.received()
+        .into_iter()
+        .filter(|r| r.activity["type"] == kind)
+        .map(|r| r.activity)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_statement_reaches_a_follower_then_its_correction_and_retraction() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    add_follower(&store, &actor, &peer, "alice").await;
+
+    let draft = statement(
+        "On the strike",
+        "We stand with the #strikers.\n\nFull text here.",
+        "es",
+    );
+    let post = publish(&server, &store, &actor, &draft).await;
+    let create = peer.wait_for("Create").await;
+    assert!(create.signature_valid, "signed by isg");
+    assert_eq!(create.path, "inbox", "to the shared inbox");
+    let object = &create.activity["object"];
+    assert_eq!(object["type"], "Article");
+    assert_eq!(object["name"], "On the strike");
+    assert!(
+        object["content"]
+            .as_str()
+            .unwrap()
+            .contains("We stand with the")
+    );
+    assert_eq!(
+        object["contentMap"]["es"], object["content"],
+        "content keyed by language"
+    );
+    assert_eq!(
+        object["summary"], "We stand with the #strikers. Full text here.",
+        "an excerpt when no summary was written"
+    );
+    assert_eq!(
+        object["to"][0],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+    assert_eq!(object["cc"][0], server.url("/users/isg/followers"));
+    assert_eq!(object["tag"][0]["type"], "Hashtag");
+    assert_eq!(object["tag"][0]["name"], "#strikers");
+    assert_eq!(
+        object["id"],
+        server.url(&format!("/users/isg/posts/{}", post.id))
+    );
+    assert!(object["updated"].is_null(), "not edited yet");
+
+    let corrected = statement(
+        "On the strike (corrected)",
+        "We stand with the strikers, all of them.",
+        "es",
+    );
+    let rendered = publish::render(&corrected, &server.base, Vec::new());
+    publish::edit_post(&store, &server.base, &actor, &post, &corrected, &rendered)
+        .await
+        .unwrap();
+    let update = peer.wait_for("Update").await;
+    assert_eq!(update.activity["object"]["id"], object["id"]);
+    assert_eq!(
+        update.activity["object"]["name"],
+        "On the strike (corrected)"
+    );
+    assert!(
+        update.activity["object"]["updated"].is_string(),
+        "Update carries `updated`"
+    );
+
+    let current = store.post_by_id(post.id).await.unwrap().unwrap();
+    publish::delete_post(&store, &server.base, &actor, &current)
+        .await
+        .unwrap();
+    let delete = peer.wait_for("Delete").await;
+    assert_eq!(delete.activity["object"]["id"], object["id"]);
+    assert_eq!(delete.activity["object"]["type"], "Tombstone");
+    assert!(delete.signature_valid);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn news_is_a_note_with_the_full_text_and_no_summary() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    add_follower(&store, &actor, &peer, "alice").await;
+    let draft = PostDraft::new(
+        PostKind::News,
+        None,
+        None,
+        "March at *noon* today.".into(),
+        Language::parse("en").unwrap(),
+    )
+    .unwrap();
+    publish(&server, &store, &actor, &draft).await;
+    let create = peer.wait_for("Create").await;
+    let object = &create.activity["object"];
+    assert_eq!(object["type"], "Note");
+    assert!(
+        object.get("summary").is_none(),
+        "a Note's summary would be a content warning"
+    );
+    assert!(object.get("name").is_none());
+    assert_eq!(object["content"], "<p>March at <em>noon</em> today.</p>\n");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn three_hundred_followers_on_a_hundred_servers_get_one_delivery_per_server() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let mut peers = Vec::new();
+    for _ in 0..100 {
+        let peer = Peer::start().await;
+        for name in ["a", "b", "c"] {
+            add_follower(&store, &actor, &peer, name).await;
+        }
+        peers.push(peer);
+    }
+    assert_eq!(
+        store
+            .count_followers(actor.id, FollowState::Accepted)
+            .await
+            .unwrap(),
+        300
+    );
+    publish(
+        &server,
+        &store,
+        &actor,
+        &statement("To all", "Solidarity.", "en"),
+    )
+    .await;
+    eventually("every server to receive the Create", || {
+        let peers = peers.clone();
+        async move { peers.iter().all(|p| !of_type(p, "Create").is_empty()) }
+    })
+    .await;
+    for peer in &peers {
+        let received = peer.received();
+        assert_eq!(received.len(), 1, "exactly one delivery to {}", peer.origin);
+        assert!(received[0].signature_valid);
+        assert_eq!(received[0].path, "inbox");
+    }
+    eventually("all 100 deliveries to be recorded as delivered", || {
+        let store = store.clone();
+        async move { store.delivery_counts().await.unwrap().delivered == 100 }
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_receiver_answering_500_is_retried_until_it_accepts() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    peer.script_inbox(vec![StatusCode::INTERNAL_SERVER_ERROR]);
+    add_follower(&store, &actor, &peer, "alice").await;
+    publish(&server, &store, &actor, &statement("Retry", "Text.", "en")).await;
+    peer.wait_for("Create").await;
+    eventually("the failure to be scheduled for a retry", || {
+        let store = store.clone();
+        async move {
+            store.delivery_counts().await.unwrap().queued == 1
+                && store.next_delivery_due().await.unwrap().is_some()
+        }
+    })
+    .await;
+    // What an operator does when a host is back: make its deliveries due now.
+    let host = peer
+        .origin
+        .host_str()
+        .map(|h| format!("{h}:{}", peer.origin.port().unwrap()))
+        .unwrap();
+    assert_eq!(store.retry_deliveries_now(Some(&host)).await.unwrap(), 1);
+    eventually("the second attempt to be accepted", || {
+        let store = store.clone();
+        async move { store.delivery_counts().await.unwrap().delivered == 1 }
+    })
+    .await;
+    assert_eq!(
+        of_type(&peer, "Create").len(),
+        2,
+        "sent twice: 500, then 202"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_inbox_answering_410_ends_the_follow() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    // This follower's server has no shared inbox: deliveries go to the personal inbox.
+    let id = peer.url("/users/gone");
+    let remote = store
+        .upsert_remote_actor(&NewRemoteActor {
+            ap_id: id.clone(),
+            actor_type: "Person".into(),
+            username: "gone".into(),
+            host: broadside::config::authority(&id),
+            name: None,
+            inbox: peer.url("/users/gone/inbox"),
+            shared_inbox: None,
+            url: None,
+            public_key_id: format!("{id}#main-key"),
+            public_key_pem: "unused".into(),
+        })
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    peer.script_inbox(vec![StatusCode::GONE]);
+
+    publish(&server, &store, &actor, &statement("Gone", "Text.", "en")).await;
+    peer.wait_for("Create").await;
+    eventually("the follower to be removed", || {
+        let store = store.clone();
+        let actor_id = actor.id;
+        async move {
+            store
+                .count_followers(actor_id, FollowState::Accepted)
+                .await
+                .unwrap()
+                == 0
+        }
+    })
+    .await;
+    assert_eq!(
+        store.delivery_counts().await.unwrap().failed,
+        1,
+        "a 410 is not retried"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pinning_sends_add_and_unpinning_remove() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    add_follower(&store, &actor, &peer, "alice").await;
+    let post = publish(&server, &store, &actor, &statement("Pinned", "Text.", "en")).await;
+    publish::set_pinned(&store, &server.base, &actor, &post, true)
+        .await
+        .unwrap();
+    let add = peer.wait_for("Add").await;
+    assert_eq!(
+        add.activity["target"],
+        server.url("/users/isg/collections/featured")
+    );
+    assert_eq!(
+        add.activity["object"],
+        server.url(&format!("/users/isg/posts/{}", post.id))
+    );
+    publish::set_pinned(&store, &server.base, &actor, &post, false)
+        .await
+        .unwrap();
+    let remove = peer.wait_for("Remove").await;
+    assert_eq!(remove.activity["object"], add.activity["object"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_mentioned_account_is_addressed_and_notified() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    let ally = Url::parse(&format!("{}users/ally", peer.origin)).unwrap();
+    let mention = broadside::domain::Mention {
+        name: format!("@ally@{}", broadside::config::authority(&peer.origin)),
+        href: ally.clone(),
+        inbox: peer.url("/users/ally/inbox"),
+    };
+    let draft = statement("Together", &format!("Signed with {}.", mention.name), "en");
+    let rendered = publish::render(&draft, &server.base, vec![mention]);
+    publish::create_post(&store, &server.base, &actor, &draft, &rendered, &[], true)
+        .await
+        .unwrap();
+    let create = peer.wait_for("Create").await;
+    assert_eq!(create.path, "users/ally/inbox");
+    let object = &create.activity["object"];
+    assert!(
+        object["cc"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::String(ally.to_string()))
+    );
+    let tag = object["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "Mention")
+        .unwrap();
+    assert_eq!(tag["href"], ally.as_str());
+    assert!(
+        object["content"]
+            .as_str()
+            .unwrap()
+            .contains("class=\"u-url mention\"")
+    );
+    server.stop().await;
+}
