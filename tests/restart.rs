@@ -133,3 +133,114 @@ async fn an_accept_in_flight_survives_sigkill_and_restart() {
         "{listed}"
     );
 }
+
+#[tokio::test]
+async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
+    use broadside::{
+        config::DatabaseUrl,
+        domain::FollowState,
+        store::{Store, remote_actors::NewRemoteActor},
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let created = broadside(dir.path(), port)
+        .args(["actor", "create", "isg", "--name", "ISG"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    // Thirty servers follow isg; a third of them stall on the first delivery, so the crash
+    // comes with some deliveries done, some in flight and some not yet started.
+    let url = format!("sqlite://{}/broadside.db", dir.path().display());
+    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let mut peers = Vec::new();
+    for n in 0..30 {
+        let peer = Peer::start().await;
+        if n % 3 == 0 {
+            peer.hang_inbox(1);
+        }
+        let id = peer.url("/users/follower");
+        let remote = store
+            .upsert_remote_actor(&NewRemoteActor {
+                ap_id: id.clone(),
+                actor_type: "Person".into(),
+                username: "follower".into(),
+                host: broadside::config::authority(&id),
+                name: None,
+                inbox: peer.url("/users/follower/inbox"),
+                shared_inbox: Some(peer.url("/inbox")),
+                url: None,
+                public_key_id: format!("{id}#main-key"),
+                public_key_pem: "unused".into(),
+            })
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        peers.push(peer);
+    }
+
+    let mut server = serve(dir.path(), port).await;
+    let published = broadside(dir.path(), port)
+        .args([
+            "post",
+            "publish",
+            "--actor",
+            "isg",
+            "--kind",
+            "statement",
+            "--title",
+            "Crash",
+            "--body",
+            "Nothing is lost.",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    let post_url = String::from_utf8_lossy(&published.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+
+    eventually("the stalled servers to be reached before the crash", || {
+        let peers = peers.clone();
+        async move { peers.iter().step_by(3).all(|p| !p.received().is_empty()) }
+    })
+    .await;
+    server.child.kill().unwrap(); // SIGKILL in the middle of the fan-out
+    server.child.wait().unwrap();
+    let _server = serve(dir.path(), port).await;
+
+    eventually("every follower's server to receive the Create", || {
+        let peers = peers.clone();
+        async move {
+            peers
+                .iter()
+                .all(|p| p.received().iter().any(|r| r.activity["type"] == "Create"))
+        }
+    })
+    .await;
+    for peer in &peers {
+        for received in peer.received() {
+            assert!(received.signature_valid, "{}", peer.origin);
+            assert_eq!(received.activity["object"]["id"], post_url.as_str());
+        }
+    }
+    store.close().await;
+}
