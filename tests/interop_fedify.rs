@@ -112,4 +112,86 @@ fn fedify_follow_is_accepted() {
             )
         );
     }
+
+    // Publishing: Fedify receives the statement as an Article, then its correction and its
+    // retraction, each verified by Fedify's own signature and JSON-LD processing.
+    let published = broadside
+        .run(&[
+            "post",
+            "publish",
+            "--actor",
+            "isg",
+            "--kind",
+            "statement",
+            "--lang",
+            "es",
+            "--title",
+            "Declaración",
+            "--body",
+            "Solidaridad con la #huelga.",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let post_url = published
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(
+        post_url.starts_with(&format!("{isg_actor}/posts/")),
+        "publish printed {published}"
+    );
+
+    let expect =
+        |fedify: &mut Proc, serve: &mut Proc, step: &str, prefix: &str| -> serde_json::Value {
+            match support::wait_for_line(fedify, &mut [serve], prefix, deadline) {
+                Ok(line) => {
+                    eprintln!("fedify peer: {line}");
+                    let json = peer::inbox_json(&line).unwrap_or("null");
+                    serde_json::from_str(json).unwrap_or(serde_json::Value::Null)
+                }
+                Err(e) => panic!("{}", failure(step, &e, &[serve, fedify], &interop)),
+            }
+        };
+    let create = expect(
+        &mut fedify,
+        &mut serve,
+        "Fedify receives the Create(Article)",
+        &peer::inbox_with_object("Create", &isg_actor, "Article"),
+    );
+    assert_eq!(create["object"]["id"], post_url.as_str());
+    assert_eq!(create["object"]["name"], "Declaración");
+    assert!(
+        create["object"]["contentMap"]["es"].as_str().is_some(),
+        "{create}"
+    );
+
+    broadside
+        .run(&[
+            "post",
+            "edit",
+            &post_url,
+            "--title",
+            "Declaración (corregida)",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let update = expect(
+        &mut fedify,
+        &mut serve,
+        "Fedify receives the Update",
+        &peer::inbox_with_object("Update", &isg_actor, "Article"),
+    );
+    assert_eq!(update["object"]["name"], "Declaración (corregida)");
+    assert!(update["object"]["updated"].is_string(), "{update}");
+
+    broadside
+        .run(&["post", "delete", &post_url])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let delete = expect(
+        &mut fedify,
+        &mut serve,
+        "Fedify receives the Delete",
+        &peer::inbox("Delete", &isg_actor),
+    );
+    assert_eq!(delete["object"]["id"], post_url.as_str());
 }
