@@ -27,6 +27,13 @@ async fn main() -> ExitCode {
         Command::Follower(command) => cli::follower::run(config, command).await,
         Command::Post(command) => cli::post::run(config, command).await,
         Command::Delivery(command) => cli::delivery::run(config, command).await,
+        Command::Follow { actor, target } => {
+            cli::follow::follow(config, &actor, &target, false).await
+        }
+        Command::Unfollow { actor, target } => {
+            cli::follow::follow(config, &actor, &target, true).await
+        }
+        Command::Network { limit } => cli::follow::network(config, limit).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,6 +73,26 @@ CREATE TABLE following (
     CONSTRAINT following_actor_remote_key UNIQUE (actor_id, remote_actor_id)
 );
 
+-- Posts of the accounts ours follow (allied organizations), kept current by their Update
+-- and Delete. Content is sanitized before it is stored.
+CREATE TABLE remote_posts (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ap_id           TEXT NOT NULL,
+    remote_actor_id BIGINT NOT NULL REFERENCES remote_actors (id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL,
+    name            TEXT,
+    summary         TEXT,
+    content         TEXT NOT NULL,
+    language        TEXT,
+    url             TEXT,
+    in_reply_to     TEXT,
+    published_at    BIGINT NOT NULL,
+    edited_at       BIGINT,
+    received_at     BIGINT NOT NULL,
+    CONSTRAINT remote_posts_ap_id_key UNIQUE (ap_id)
+);
+CREATE INDEX remote_posts_published_idx ON remote_posts (published_at);
+
 -- Ids of activities already received, so a redelivery is acknowledged but not applied twice.
 CREATE TABLE received_activities (
     activity_id TEXT PRIMARY KEY,

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod delivery;
+pub mod follow;
 pub mod follower;
 pub mod post;
 pub mod serve;
@@ -61,6 +62,23 @@ pub enum Command {
     /// Followers of an account: list, approve or reject.
     #[command(subcommand)]
     Follower(follower::FollowerCommand),
+    /// Follow an allied organization (@name@host or actor URL); pending until it accepts.
+    Follow {
+        #[arg(long)]
+        actor: String,
+        target: String,
+    },
+    /// Stop following an account.
+    Unfollow {
+        #[arg(long)]
+        actor: String,
+        target: String,
+    },
+    /// The newest posts of the accounts ours follow.
+    Network {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// The delivery queue: status, retry now.
     #[command(subcommand)]
     Delivery(delivery::DeliveryCommand),

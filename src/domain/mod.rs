@@ -9,6 +9,7 @@ pub mod language;
 pub mod markdown;
 pub mod post;
 pub mod remote_actor;
+pub mod remote_post;
 pub mod render;
 pub mod username;
 
@@ -18,4 +19,5 @@ pub use handle::Handle;
 pub use language::Language;
 pub use post::{Media, Mention, Post, PostDraft, PostKind, PostState};
 pub use remote_actor::RemoteActor;
+pub use remote_post::RemotePost;
 pub use username::Username;

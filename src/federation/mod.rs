@@ -9,6 +9,7 @@
 
 pub mod activities;
 pub mod delivery;
+pub mod follows;
 pub mod http_client;
 pub mod inbox;
 pub mod keys;

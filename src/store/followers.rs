@@ -253,3 +253,138 @@ impl Store {
         Ok(result.rows_affected())
     }
 }
+
+/// Whom one of our accounts follows, and how far the follow has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Following {
+    pub id: i64,
+    pub actor_id: i64,
+    pub remote_actor_id: i64,
+    pub follow_activity_id: String,
+    pub state: FollowState,
+}
+
+impl Tx {
+    /// Records a Follow we send (pending until the other side accepts). A repeated follow
+    /// keeps an accepted state.
+    pub async fn upsert_following(
+        &mut self,
+        actor_id: i64,
+        remote_actor_id: i64,
+        follow_activity_id: &str,
+    ) -> StoreResult<Following> {
+        let (id, state): (i64, String) = sqlx::query_as(
+            "INSERT INTO following (actor_id, remote_actor_id, follow_activity_id, state, created_at) \
+             VALUES ($1, $2, $3, 'pending', $4) \
+             ON CONFLICT (actor_id, remote_actor_id) DO UPDATE SET \
+             follow_activity_id = CASE WHEN following.state = 'accepted' THEN following.follow_activity_id \
+             ELSE excluded.follow_activity_id END RETURNING id, state",
+        )
+        .bind(actor_id)
+        .bind(remote_actor_id)
+        .bind(follow_activity_id.to_owned())
+        .bind(now_millis())
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let stored: (String,) =
+            sqlx::query_as("SELECT follow_activity_id FROM following WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *self.inner)
+                .await?;
+        Ok(Following {
+            id,
+            actor_id,
+            remote_actor_id,
+            follow_activity_id: stored.0,
+            state: FollowState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("following {id}")))?,
+        })
+    }
+
+    /// The other side accepted our Follow (named by its id); returns whether it was ours.
+    pub async fn accept_following(
+        &mut self,
+        remote_actor_id: i64,
+        follow_activity_id: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE following SET state = 'accepted' WHERE remote_actor_id = $1 AND follow_activity_id = $2",
+        )
+        .bind(remote_actor_id)
+        .bind(follow_activity_id.to_owned())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Ends a follow of ours, e.g. after a Reject (by the Follow's id) or an unfollow.
+    pub async fn remove_following_by_follow_id(
+        &mut self,
+        remote_actor_id: i64,
+        follow_activity_id: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "DELETE FROM following WHERE remote_actor_id = $1 AND follow_activity_id = $2",
+        )
+        .bind(remote_actor_id)
+        .bind(follow_activity_id.to_owned())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    pub async fn remove_following(
+        &mut self,
+        actor_id: i64,
+        remote_actor_id: i64,
+    ) -> StoreResult<Option<Following>> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "DELETE FROM following WHERE actor_id = $1 AND remote_actor_id = $2 \
+             RETURNING id, follow_activity_id, state",
+        )
+        .bind(actor_id)
+        .bind(remote_actor_id)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        row.map(|(id, follow_activity_id, state)| {
+            Ok(Following {
+                id,
+                actor_id,
+                remote_actor_id,
+                follow_activity_id,
+                state: FollowState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("following {id}")))?,
+            })
+        })
+        .transpose()
+    }
+}
+
+impl Store {
+    /// Whether any of our accounts follows this remote actor (accepted): only then are its
+    /// posts kept.
+    pub async fn is_followed_locally(&self, remote_actor_id: i64) -> StoreResult<bool> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM following WHERE remote_actor_id = $1 AND state = 'accepted'",
+        )
+        .bind(remote_actor_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count > 0)
+    }
+
+    pub async fn following_state(
+        &self,
+        actor_id: i64,
+        remote_actor_id: i64,
+    ) -> StoreResult<Option<FollowState>> {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM following WHERE actor_id = $1 AND remote_actor_id = $2",
+        )
+        .bind(actor_id)
+        .bind(remote_actor_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(state.and_then(|s| FollowState::parse(&s)))
+    }
+}

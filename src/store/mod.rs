@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod followers;
 pub mod posts;
 pub mod remote_actors;
+pub mod remote_posts;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -51,7 +52,7 @@ pub enum StoreError {
 
 /// Unique constraints the store turns into [`StoreError::Conflict`]. SQLite reports the
 /// columns rather than the constraint's name, so both spellings are listed.
-const UNIQUE_CONSTRAINTS: [(&str, &str); 4] = [
+const UNIQUE_CONSTRAINTS: [(&str, &str); 6] = [
     ("actors_username_key", "actors.username"),
     ("remote_actors_ap_id_key", "remote_actors.ap_id"),
     (
@@ -62,6 +63,8 @@ const UNIQUE_CONSTRAINTS: [(&str, &str); 4] = [
         "following_actor_remote_key",
         "following.actor_id, following.remote_actor_id",
     ),
+    ("remote_posts_ap_id_key", "remote_posts.ap_id"),
+    ("outbox_activities_ap_id_key", "outbox_activities.ap_id"),
 ];
 
 impl From<sqlx::Error> for StoreError {

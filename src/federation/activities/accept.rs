@@ -70,3 +70,52 @@ pub async fn approve_pending(
     crate::federation::delivery::enqueue(&mut tx, outgoing, &accept, &[inbox]).await?;
     tx.commit().await
 }
+
+/// An Accept of one of our Follows, received from the followed account's server.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedAccept {
+    pub id: Url,
+    pub actor: Url,
+    /// Our Follow, embedded or by id.
+    pub object: Value,
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for ReceivedAccept {
+    type DataType = crate::app::AppState;
+    type Error = crate::federation::FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(
+        &self,
+        _data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(
+        self,
+        data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        let Some(remote) = data.store.remote_actor_by_ap_id(&self.actor).await? else {
+            return Ok(());
+        };
+        let follow = super::id_of(&self.object).ok_or_else(|| {
+            crate::federation::FederationError::Invalid("the Accept names no Follow".into())
+        })?;
+        let Some(mut tx) = super::begin_once(data, &self.id).await? else {
+            return Ok(());
+        };
+        let ours = tx.accept_following(remote.id, follow.as_str()).await?;
+        tx.commit().await?;
+        tracing::info!(activity = %self.id, follow = %follow, ours, "follow accepted");
+        Ok(())
+    }
+}

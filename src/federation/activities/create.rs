@@ -1,4 +1,5 @@
-//! `Create`: a post is published; its followers (and mentioned accounts) receive it.
+//! `Create`: outgoing, one of our posts is published to its followers (and mentioned
+//! accounts); incoming, an account we follow published a post, which we keep.
 
 use activitypub_federation::kinds::activity::CreateType;
 use chrono::{DateTime, Utc};
@@ -40,5 +41,41 @@ pub fn create_post(post: &Post, actor: &LocalActor, base: &Url) -> Create {
         to: object.to.clone(),
         cc: object.cc.clone(),
         object,
+    }
+}
+
+/// A Create received from another server.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedCreate {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for ReceivedCreate {
+    type DataType = crate::app::AppState;
+    type Error = crate::federation::FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(
+        &self,
+        _data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(
+        self,
+        data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        super::keep_post(data, &self.id, &self.actor, &self.object).await
     }
 }

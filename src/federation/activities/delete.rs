@@ -90,3 +90,51 @@ pub fn delete_post(
         object: post::post_to_tombstone(post, actor, base, false),
     }
 }
+
+/// A Delete of a post (by id, or a Tombstone), received from its author's server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceivedDeletePost {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+#[async_trait]
+impl Activity for ReceivedDeletePost {
+    type DataType = AppState;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> Result<(), FederationError> {
+        let object = id_of(&self.object)
+            .ok_or_else(|| FederationError::Invalid("the Delete names no object".into()))?;
+        if object.origin() != self.actor.origin() {
+            return Err(FederationError::Invalid(
+                "an actor can only delete its own posts".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
+        let Some(remote) = data.store.remote_actor_by_ap_id(&self.actor).await? else {
+            return Ok(());
+        };
+        let object = id_of(&self.object)
+            .ok_or_else(|| FederationError::Invalid("the Delete names no object".into()))?;
+        let Some(mut tx) = begin_once(data, &self.id).await? else {
+            return Ok(());
+        };
+        let removed = tx.delete_remote_post(&object, remote.id).await?;
+        tx.commit().await?;
+        tracing::info!(activity = %self.id, object = %object, removed, "remote post deleted");
+        Ok(())
+    }
+}

@@ -1,5 +1,6 @@
-//! `Follow`: someone on another server follows one of our accounts. Accepted at once, or kept
-//! pending for an editor when the account approves followers by hand.
+//! `Follow`: incoming, someone on another server follows one of our accounts (accepted at
+//! once, or kept pending for an editor when the account approves followers by hand);
+//! outgoing, one of our accounts follows an allied organization.
 
 use activitypub_federation::{config::Data, kinds::activity::FollowType, traits::Activity};
 use async_trait::async_trait;
@@ -90,5 +91,24 @@ impl Activity for Follow {
         data.deliveries_waiting.notify_one();
         tracing::info!(activity = %self.id, follower = %self.actor, account = %username, state = state.as_str(), "follow received");
         Ok(())
+    }
+}
+
+/// The Follow one of our accounts sends; its id names the follow row and the moment, so a
+/// follow after an unfollow is a new activity.
+pub fn follow_remote(
+    base: &Url,
+    actor: &crate::domain::LocalActor,
+    remote: &Url,
+    at_millis: i64,
+) -> Follow {
+    let actor_id = urls::actor(base, actor.username.as_str());
+    let mut id = actor_id.clone();
+    id.set_fragment(Some(&format!("follows/{at_millis}")));
+    Follow {
+        id,
+        kind: FollowType::Follow,
+        actor: actor_id,
+        object: remote.clone(),
     }
 }

@@ -16,7 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use super::{FederationData, FederationError, objects::remote_actor::ApRemoteActor};
+use super::{
+    FederationData, FederationError,
+    objects::{remote_actor::ApRemoteActor, remote_post},
+};
 use crate::store::Tx;
 
 /// Opens the transaction an incoming activity is applied in, or None if it was applied before.
@@ -50,12 +53,21 @@ pub async fn dispatch(
 ) -> Result<Handled, FederationError> {
     match kind {
         "Follow" => apply::<follow::Follow>(json, signer, data).await,
+        "Accept" => apply::<accept::ReceivedAccept>(json, signer, data).await,
+        "Reject" => apply::<reject::ReceivedReject>(json, signer, data).await,
+        "Create" if json.get("object").is_some_and(remote_post::is_post) => {
+            apply::<create::ReceivedCreate>(json, signer, data).await
+        }
+        "Update" if json.get("object").is_some_and(remote_post::is_post) => {
+            apply::<update::ReceivedUpdate>(json, signer, data).await
+        }
         "Undo" if undo_follow::is_undo_follow(&json) => {
             apply::<undo_follow::UndoFollow>(json, signer, data).await
         }
         "Delete" if delete::deletes_its_actor(&json) => {
             apply::<delete::DeleteActor>(json, signer, data).await
         }
+        "Delete" => apply::<delete::ReceivedDeletePost>(json, signer, data).await,
         other => {
             let label = match json
                 .get("object")
@@ -97,4 +109,29 @@ pub(crate) fn id_of(value: &Value) -> Option<Url> {
         Value::Object(object) => object.get("id").and_then(id_of),
         _ => None,
     }
+}
+
+/// Keeps a post received in a Create or Update, if one of our accounts follows its author.
+/// Posts of accounts nobody here follows are acknowledged and dropped.
+pub(crate) async fn keep_post(
+    data: &FederationData,
+    activity_id: &Url,
+    actor: &Url,
+    object: &Value,
+) -> Result<(), FederationError> {
+    let Some(remote) = data.store.remote_actor_by_ap_id(actor).await? else {
+        return Ok(());
+    };
+    if !data.store.is_followed_locally(remote.id).await? {
+        tracing::debug!(activity = %activity_id, "post of an account nobody here follows; dropped");
+        return Ok(());
+    }
+    let post = remote_post::object_to_remote_post(object, actor, remote.id)?;
+    let Some(mut tx) = begin_once(data, activity_id).await? else {
+        return Ok(());
+    };
+    tx.upsert_remote_post(&post).await?;
+    tx.commit().await?;
+    tracing::info!(activity = %activity_id, post = %post.ap_id, "post of a followed account kept");
+    Ok(())
 }

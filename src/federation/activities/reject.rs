@@ -62,3 +62,54 @@ pub async fn reject_follower(
     crate::federation::delivery::enqueue(&mut tx, outgoing, &reject, &[inbox]).await?;
     tx.commit().await
 }
+
+/// A Reject of one of our Follows (or the end of an accepted one), received from the followed account's server.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedReject {
+    pub id: Url,
+    pub actor: Url,
+    /// Our Follow, embedded or by id.
+    pub object: Value,
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for ReceivedReject {
+    type DataType = crate::app::AppState;
+    type Error = crate::federation::FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(
+        &self,
+        _data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(
+        self,
+        data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        let Some(remote) = data.store.remote_actor_by_ap_id(&self.actor).await? else {
+            return Ok(());
+        };
+        let follow = super::id_of(&self.object).ok_or_else(|| {
+            crate::federation::FederationError::Invalid("the Reject names no Follow".into())
+        })?;
+        let Some(mut tx) = super::begin_once(data, &self.id).await? else {
+            return Ok(());
+        };
+        let ours = tx
+            .remove_following_by_follow_id(remote.id, follow.as_str())
+            .await?;
+        tx.commit().await?;
+        tracing::info!(activity = %self.id, follow = %follow, ours, "follow rejected");
+        Ok(())
+    }
+}

@@ -1,4 +1,5 @@
-//! `Undo(Follow)`: a follower unfollows one of our accounts.
+//! `Undo(Follow)`: incoming, a follower unfollows one of our accounts; outgoing, one of our
+//! accounts unfollows someone.
 
 use activitypub_federation::{config::Data, kinds::activity::UndoType, traits::Activity};
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use crate::{
     federation::{FederationError, urls},
 };
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct UndoFollow {
     pub id: Url,
     #[serde(rename = "type")]
@@ -81,5 +82,18 @@ impl Activity for UndoFollow {
         tx.commit().await?;
         tracing::info!(activity = %self.id, follower = %self.actor, removed, "unfollow received");
         Ok(())
+    }
+}
+
+/// The Undo of a Follow one of our accounts sent, embedding it as Mastodon does.
+pub fn undo_follow(follow: &super::follow::Follow) -> UndoFollow {
+    let mut id = follow.id.clone();
+    let fragment = format!("{}/undo", follow.id.fragment().unwrap_or("follow"));
+    id.set_fragment(Some(&fragment));
+    UndoFollow {
+        id,
+        kind: UndoType::Undo,
+        actor: follow.actor.clone(),
+        object: serde_json::to_value(follow).unwrap_or(Value::Null),
     }
 }

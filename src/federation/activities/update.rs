@@ -1,4 +1,5 @@
-//! `Update`: a published post was corrected; followers' copies follow the correction.
+//! `Update`: outgoing, one of our published posts was corrected; incoming, a post of an
+//! account we follow was corrected. Either way the copies follow the correction.
 
 use activitypub_federation::kinds::activity::UpdateType;
 use chrono::{DateTime, Utc};
@@ -48,5 +49,41 @@ pub fn update_post(post: &Post, actor: &LocalActor, base: &Url) -> Update {
         to: object.to.clone(),
         cc: object.cc.clone(),
         object,
+    }
+}
+
+/// An Update of a post, received from another server.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReceivedUpdate {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+#[async_trait::async_trait]
+impl activitypub_federation::traits::Activity for ReceivedUpdate {
+    type DataType = crate::app::AppState;
+    type Error = crate::federation::FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(
+        &self,
+        _data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(
+        self,
+        data: &activitypub_federation::config::Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        super::keep_post(data, &self.id, &self.actor, &self.object).await
     }
 }

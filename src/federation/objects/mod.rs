@@ -4,3 +4,4 @@ pub mod instance_actor;
 pub mod local_actor;
 pub mod post;
 pub mod remote_actor;
+pub mod remote_post;

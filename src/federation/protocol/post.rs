@@ -70,3 +70,27 @@ pub struct Tombstone {
     pub former_type: &'static str,
     pub deleted: DateTime<Utc>,
 }
+
+/// A post from another server, read leniently: servers differ in which fields they send and
+/// whether `attributedTo`, `url` or `inReplyTo` are strings, objects or arrays.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemotePostObject {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub attributed_to: Value,
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub content_map: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub url: Value,
+    #[serde(default)]
+    pub in_reply_to: Value,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+}

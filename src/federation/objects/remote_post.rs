@@ -1,0 +1,123 @@
+//! Posts of followed accounts on other servers, from their JSON to what we keep.
+
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    domain::markdown,
+    federation::{FederationError, activities::id_of, protocol::post::RemotePostObject},
+    store::remote_posts::NewRemotePost,
+};
+
+/// The object types kept as posts.
+pub const POST_TYPES: [&str; 4] = ["Article", "Note", "Page", "Question"];
+
+/// Whether an activity's object is an embedded post.
+pub fn is_post(object: &Value) -> bool {
+    object
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| POST_TYPES.contains(&kind))
+}
+
+/// Checks a received post and converts it. The object must be attributed to the actor that
+/// sent it and live on that actor's server: a post claiming to be someone else's is refused.
+pub fn object_to_remote_post(
+    json: &Value,
+    actor: &Url,
+    remote_actor_id: i64,
+) -> Result<NewRemotePost, FederationError> {
+    let object: RemotePostObject = serde_json::from_value(json.clone())
+        .map_err(|e| FederationError::Invalid(format!("the post does not parse: {e}")))?;
+    if object.id.origin() != actor.origin() {
+        return Err(FederationError::Invalid(format!(
+            "{} is not on its sender's server",
+            object.id
+        )));
+    }
+    if !attributed_to(&object.attributed_to).contains(actor) {
+        return Err(FederationError::Invalid(format!(
+            "{} is not attributed to its sender",
+            object.id
+        )));
+    }
+    // The first language of the map is the post's own (Mastodon reads it this way too).
+    let (language, mapped) = match object
+        .content_map
+        .as_ref()
+        .and_then(|map| map.iter().next())
+    {
+        Some((language, content)) => (Some(language.clone()), content.as_str().map(str::to_owned)),
+        None => (None, None),
+    };
+    let content = object.content.clone().or(mapped).unwrap_or_default();
+    Ok(NewRemotePost {
+        remote_actor_id,
+        kind: object.kind.clone(),
+        name: object.name.clone(),
+        summary: object.summary.as_deref().map(markdown::sanitize),
+        content: markdown::sanitize(&content),
+        language,
+        url: first_url(&object.url),
+        in_reply_to: id_of(&object.in_reply_to),
+        published_at: object
+            .published
+            .unwrap_or_else(chrono::Utc::now)
+            .timestamp_millis(),
+        edited_at: object.updated.map(|t| t.timestamp_millis()),
+        ap_id: object.id,
+    })
+}
+
+fn attributed_to(value: &Value) -> Vec<Url> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(id_of).collect(),
+        other => id_of(other).into_iter().collect(),
+    }
+}
+
+fn first_url(value: &Value) -> Option<Url> {
+    match value {
+        Value::String(url) => Url::parse(url).ok(),
+        Value::Object(link) => link.get("href").and_then(first_url),
+        Value::Array(items) => items.iter().find_map(first_url),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Url {
+        Url::parse("https://ally.example/users/ally").unwrap()
+    }
+
+    #[test]
+    fn a_post_is_sanitized_and_its_language_read() {
+        let json = serde_json::json!({
+            "id": "https://ally.example/users/ally/statuses/1", "type": "Note",
+            "attributedTo": "https://ally.example/users/ally",
+            "content": "<p>Hola<script>x</script></p>", "contentMap": {"es": "<p>Hola</p>"},
+            "published": "2026-11-01T10:00:00Z", "url": {"type": "Link", "href": "https://ally.example/@ally/1"}
+        });
+        let post = object_to_remote_post(&json, &actor(), 7).unwrap();
+        assert_eq!(post.content, "<p>Hola</p>");
+        assert_eq!(post.language.as_deref(), Some("es"));
+        assert_eq!(post.url.unwrap().as_str(), "https://ally.example/@ally/1");
+    }
+
+    #[test]
+    fn a_post_of_another_author_or_host_is_refused() {
+        let foreign = serde_json::json!({
+            "id": "https://other.example/notes/1", "type": "Note",
+            "attributedTo": "https://ally.example/users/ally", "content": "x"
+        });
+        assert!(object_to_remote_post(&foreign, &actor(), 7).is_err());
+        let someone_else = serde_json::json!({
+            "id": "https://ally.example/notes/1", "type": "Note",
+            "attributedTo": "https://ally.example/users/other", "content": "x"
+        });
+        assert!(object_to_remote_post(&someone_else, &actor(), 7).is_err());
+    }
+}
