@@ -697,3 +697,26 @@ async fn a_receiver_error_is_retried_and_recorded() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_activity_from_a_failing_host_marks_it_reachable_again() {
+    let server = TestServer::start().await;
+    server.create_actor("isg", false).await;
+    let peer = Peer::start().await;
+    let alice = peer.add_actor("alice");
+    let store = server.store().await;
+    let host = broadside::config::authority(&peer.origin);
+    store.record_host_failure(&host).await.unwrap();
+    assert!(store.host_failing_since(&host).await.unwrap().is_some());
+    let follow = alice.follow(&server.actor_url("isg"));
+    assert_eq!(
+        alice.post(&server.url("/inbox"), &follow).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        store.host_failing_since(&host).await.unwrap(),
+        None,
+        "heard from again"
+    );
+    server.stop().await;
+}

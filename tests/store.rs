@@ -123,6 +123,25 @@ async fn followers_upsert_never_demotes_and_received_ids_dedupe() {
             "{backend}: never demoted"
         );
         tx.commit().await.unwrap();
+        let far_future = broadside::store::now_millis() + 1_000_000;
+        assert_eq!(
+            store.prune_received_activities(0).await.unwrap(),
+            0,
+            "{backend}: recent ids are kept"
+        );
+        assert_eq!(
+            store.prune_received_activities(far_future).await.unwrap(),
+            1,
+            "{backend}"
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.record_received_activity("https://peer.example/a/1")
+                .await
+                .unwrap(),
+            "{backend}: forgotten"
+        );
+        tx.commit().await.unwrap();
 
         let followers = store
             .followers(actor.id, FollowState::Accepted, 10, 0)

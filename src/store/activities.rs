@@ -1,6 +1,6 @@
 //! Ids of received activities, so that a redelivered activity is not applied twice.
 
-use super::{StoreResult, Tx, now_millis};
+use super::{Store, StoreResult, Tx, now_millis};
 
 impl Tx {
     /// Records an activity id; false when it was seen before and must not be applied again.
@@ -14,5 +14,17 @@ impl Tx {
         .execute(&mut *self.inner)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Forgets received activity ids older than `before` (Unix ms): a redelivery that late is
+    /// long past any sender's retry schedule. Returns how many were forgotten.
+    pub async fn prune_received_activities(&self, before: i64) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM received_activities WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
     }
 }

@@ -48,6 +48,8 @@ const LEASE: Duration = Duration::from_secs(120);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How long shutdown waits for sends in flight before handing them back to the queue.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Received activity ids are remembered this long (senders retry for days, not weeks).
+const REMEMBER_RECEIVED: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Finished deliveries are kept this long for operators, then pruned.
 const KEEP_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -174,6 +176,12 @@ async fn prune(state: &AppState) {
         Ok(0) => {}
         Ok(pruned) => tracing::info!(pruned, "pruned finished deliveries"),
         Err(err) => tracing::warn!(error = %err, "could not prune deliveries"),
+    }
+    let remember = i64::try_from(REMEMBER_RECEIVED.as_millis()).unwrap_or(i64::MAX);
+    match state.store.prune_received_activities(now_millis() - remember).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "forgot old received activity ids"),
+        Err(err) => tracing::warn!(error = %err, "could not prune received activity ids"),
     }
 }
 
