@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use broadside::cli::{self, Cli, Command};
+use broadside::cli::{self, Cli, Command, TokenCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +34,10 @@ async fn main() -> ExitCode {
             cli::follow::follow(config, &actor, &target, true).await
         }
         Command::Network { limit } => cli::follow::network(config, limit).await,
+        Command::User(command) => cli::user::run(config, command).await,
+        Command::Token(TokenCommand::Create { login, label }) => {
+            cli::user::create_token(config, &login, label).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

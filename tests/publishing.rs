@@ -388,3 +388,37 @@ async fn a_mentioned_account_is_addressed_and_notified() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_post_is_published_by_the_worker_when_due() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    add_follower(&store, &actor, &peer, "alice").await;
+    let draft = statement("Later", "At the appointed hour.", "en");
+    let rendered = publish::render(&draft, &server.base, Vec::new());
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let post = publish::create(
+        &store,
+        &server.base,
+        &actor,
+        None,
+        &draft,
+        &rendered,
+        &[],
+        publish::Intent::Schedule(at),
+    )
+    .await
+    .unwrap();
+    assert_eq!(post.state, broadside::domain::PostState::Scheduled);
+    assert!(
+        of_type(&peer, "Create").is_empty(),
+        "nothing sent before the time"
+    );
+    let create = peer.wait_for("Create").await;
+    assert_eq!(create.activity["object"]["name"], "Later");
+    let published = store.post_by_id(post.id).await.unwrap().unwrap();
+    assert_eq!(published.state, broadside::domain::PostState::Published);
+    assert!(published.published_at.unwrap() >= at - chrono::Duration::seconds(1));
+    server.stop().await;
+}

@@ -244,3 +244,84 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_post_scheduled_while_the_server_was_down_is_published_once_it_is_back() {
+    use broadside::{
+        config::DatabaseUrl,
+        domain::{FollowState, Language, PostDraft, PostKind},
+        federation::publish,
+        store::{Store, remote_actors::NewRemoteActor},
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let created = broadside(dir.path(), port)
+        .args(["actor", "create", "isg", "--name", "ISG"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let url = format!("sqlite://{}/broadside.db", dir.path().display());
+    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let peer = Peer::start().await;
+    let id = peer.url("/users/follower");
+    let remote = store
+        .upsert_remote_actor(&NewRemoteActor {
+            ap_id: id.clone(),
+            actor_type: "Person".into(),
+            username: "follower".into(),
+            host: broadside::config::authority(&id),
+            name: None,
+            inbox: peer.url("/users/follower/inbox"),
+            shared_inbox: None,
+            url: None,
+            public_key_id: format!("{id}#main-key"),
+            public_key_pem: "unused".into(),
+        })
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Scheduled for a moment that passes while no server runs.
+    let base = url::Url::parse(&format!("http://localhost:{port}")).unwrap();
+    let draft = PostDraft::new(
+        PostKind::News,
+        None,
+        None,
+        "Due while down.".into(),
+        Language::parse("en").unwrap(),
+    )
+    .unwrap();
+    let rendered = publish::render(&draft, &base, Vec::new());
+    let at = chrono::Utc::now() - chrono::Duration::seconds(5);
+    publish::create(
+        &store,
+        &base,
+        &actor,
+        None,
+        &draft,
+        &rendered,
+        &[],
+        publish::Intent::Schedule(at),
+    )
+    .await
+    .unwrap();
+
+    let _server = serve(dir.path(), port).await;
+    let create = peer.wait_for("Create").await;
+    assert!(create.signature_valid);
+    assert!(
+        create.activity["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Due while down.")
+    );
+    store.close().await;
+}

@@ -100,12 +100,69 @@ CREATE TABLE received_activities (
 );
 CREATE INDEX received_activities_time_idx ON received_activities (received_at);
 
+-- The organization's people who sign in to write and publish.
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    login         TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'author')),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    CONSTRAINT users_login_key UNIQUE (login)
+);
+
+-- Which organization accounts an editor or author works for (admins work for all).
+CREATE TABLE memberships (
+    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    actor_id INTEGER NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, actor_id)
+);
+
+-- API tokens: only a SHA-256 of the token is kept; the token itself is shown once.
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label        TEXT NOT NULL,
+    token_hash   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    CONSTRAINT api_tokens_hash_key UNIQUE (token_hash)
+);
+
+-- Browser sessions: the cookie carries a random token, the table its SHA-256.
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expiry_idx ON sessions (expires_at);
+
+-- Who did what, and when.
+CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    action     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    detail     TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time_idx ON audit_log (created_at);
+
+-- The one-time setup link printed on an empty instance: only its SHA-256 is kept.
+CREATE TABLE setup_tokens (
+    token_hash TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+
 -- Posts: statements (Article) and news (Note) of our accounts.
 CREATE TABLE posts (
     id            INTEGER PRIMARY KEY,
     actor_id      INTEGER NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
     kind          TEXT NOT NULL CHECK (kind IN ('statement', 'news')),
-    state         TEXT NOT NULL CHECK (state IN ('draft', 'published', 'deleted')),
+    state         TEXT NOT NULL CHECK (state IN ('draft', 'review', 'scheduled', 'published', 'deleted')),
     title         TEXT,
     summary       TEXT,
     body_md       TEXT NOT NULL,
@@ -115,6 +172,8 @@ CREATE TABLE posts (
     tags_json     TEXT NOT NULL DEFAULT '[]',
     mentions_json TEXT NOT NULL DEFAULT '[]',
     pinned_at     INTEGER,
+    scheduled_at  INTEGER,
+    author_id     INTEGER REFERENCES users (id) ON DELETE SET NULL,
     published_at  INTEGER,
     edited_at     INTEGER,
     deleted_at    INTEGER,
@@ -122,6 +181,7 @@ CREATE TABLE posts (
     updated_at    INTEGER NOT NULL
 );
 CREATE INDEX posts_actor_state_idx ON posts (actor_id, state, published_at);
+CREATE INDEX posts_scheduled_idx ON posts (state, scheduled_at);
 
 -- Hashtags of posts, for tag pages.
 CREATE TABLE post_tags (

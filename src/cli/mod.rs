@@ -7,6 +7,7 @@ pub mod follow;
 pub mod follower;
 pub mod post;
 pub mod serve;
+pub mod user;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,12 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// The organization's people: create, list, reset a password.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The delivery queue: status, retry now.
     #[command(subcommand)]
     Delivery(delivery::DeliveryCommand),
@@ -105,3 +112,13 @@ impl Cli {
 
 /// A command's failure, printed as one line on stderr.
 pub type CliResult = Result<(), anyhow::Error>;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; it is printed once and stored only as a hash.
+    Create {
+        login: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+}

@@ -3,6 +3,7 @@
 //! valid by construction (parse, don't validate).
 
 pub mod actor;
+pub mod credentials;
 pub mod follower;
 pub mod handle;
 pub mod language;
@@ -11,6 +12,7 @@ pub mod post;
 pub mod remote_actor;
 pub mod remote_post;
 pub mod render;
+pub mod user;
 pub mod username;
 
 pub use actor::{ActorKind, LocalActor, NewActor, ProfileField};
@@ -20,4 +22,5 @@ pub use language::Language;
 pub use post::{Media, Mention, Post, PostDraft, PostKind, PostState};
 pub use remote_actor::RemoteActor;
 pub use remote_post::RemotePost;
+pub use user::{Action, Login, Role, User};
 pub use username::Username;

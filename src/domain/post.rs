@@ -42,15 +42,26 @@ impl fmt::Display for PostKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostState {
     Draft,
+    /// Submitted by an author, waiting for an editor.
+    Review,
+    /// Approved, to be published by the worker at `scheduled_at`.
+    Scheduled,
     Published,
     /// Retracted: the URL answers 410 Gone with a Tombstone.
     Deleted,
 }
 
 impl PostState {
+    /// Not yet public: a draft, in review, or scheduled.
+    pub fn is_unpublished(self) -> bool {
+        matches!(self, Self::Draft | Self::Review | Self::Scheduled)
+    }
+
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "draft" => Some(Self::Draft),
+            "review" => Some(Self::Review),
+            "scheduled" => Some(Self::Scheduled),
             "published" => Some(Self::Published),
             "deleted" => Some(Self::Deleted),
             _ => None,
@@ -60,6 +71,8 @@ impl PostState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
+            Self::Review => "review",
+            Self::Scheduled => "scheduled",
             Self::Published => "published",
             Self::Deleted => "deleted",
         }
@@ -108,6 +121,10 @@ pub struct Post {
     pub mentions: Vec<Mention>,
     pub media: Vec<Media>,
     pub pinned_at: Option<DateTime<Utc>>,
+    /// When a scheduled post goes out.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The user who wrote it, if written in the editor or the API.
+    pub author_id: Option<i64>,
     pub published_at: Option<DateTime<Utc>>,
     /// When the published post was last corrected; None if never.
     pub edited_at: Option<DateTime<Utc>>,

@@ -107,7 +107,11 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
     };
 
     // A host we could not deliver to is evidently back: deliver to it again.
-    if let Err(err) = data.store.record_host_success(&crate::config::authority(&actor_id)).await {
+    if let Err(err) = data
+        .store
+        .record_host_success(&crate::config::authority(&actor_id))
+        .await
+    {
         tracing::warn!(error = %err, "could not record the host as reachable");
     }
     let handled = activities::dispatch(&envelope.kind, json, &signer, data)

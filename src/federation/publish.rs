@@ -58,8 +58,53 @@ async fn reload(tx: &mut Tx, id: i64) -> Result<Post, PublishError> {
     Ok(tx.post_by_id(id).await?.ok_or(StoreError::NotFound)?)
 }
 
-/// Saves a new post; when `publish` is set its `Create` is queued for every follower's server
-/// in the same transaction.
+/// What becomes of a new post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Draft,
+    /// An author submits it for an editor's review.
+    Review,
+    /// Published when the time comes, by the worker.
+    Schedule(chrono::DateTime<chrono::Utc>),
+    Publish,
+}
+
+/// Saves a new post; when it is published at once its `Create` is queued for every follower's
+/// server in the same transaction.
+#[allow(clippy::too_many_arguments)] // each is a distinct input of the use case
+pub async fn create(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    author: Option<i64>,
+    draft: &PostDraft,
+    rendered: &RenderedPost,
+    media: &[NewMedia],
+    intent: Intent,
+) -> Result<Post, PublishError> {
+    let state = match intent {
+        Intent::Draft => PostState::Draft,
+        Intent::Review => PostState::Review,
+        Intent::Schedule(_) => PostState::Scheduled,
+        Intent::Publish => PostState::Published,
+    };
+    let mut tx = store.begin().await?;
+    let id = tx
+        .insert_post(actor.id, author, draft, rendered, state, media)
+        .await?;
+    if let Intent::Schedule(at) = intent {
+        tx.set_unpublished_state(id, PostState::Scheduled, Some(at.timestamp_millis()))
+            .await?;
+    }
+    let post = reload(&mut tx, id).await?;
+    if intent == Intent::Publish {
+        queue_create(&mut tx, base, actor, &post).await?;
+    }
+    tx.commit().await?;
+    Ok(post)
+}
+
+/// Saves a new post as a draft, or publishes it at once (the command line's choice).
 pub async fn create_post(
     store: &Store,
     base: &Url,
@@ -69,31 +114,22 @@ pub async fn create_post(
     media: &[NewMedia],
     publish: bool,
 ) -> Result<Post, PublishError> {
-    let state = if publish {
-        PostState::Published
+    let intent = if publish {
+        Intent::Publish
     } else {
-        PostState::Draft
+        Intent::Draft
     };
-    let mut tx = store.begin().await?;
-    let id = tx
-        .insert_post(actor.id, draft, rendered, state, media)
-        .await?;
-    let post = reload(&mut tx, id).await?;
-    if publish {
-        queue_create(&mut tx, base, actor, &post).await?;
-    }
-    tx.commit().await?;
-    Ok(post)
+    create(store, base, actor, None, draft, rendered, media, intent).await
 }
 
-/// Publishes a draft now.
+/// Publishes an unpublished post (draft, in review or scheduled) now.
 pub async fn publish_draft(
     store: &Store,
     base: &Url,
     actor: &LocalActor,
     post: &Post,
 ) -> Result<Post, PublishError> {
-    if post.state != PostState::Draft {
+    if !post.state.is_unpublished() {
         return Err(PublishError::NotADraft(post.state.as_str()));
     }
     let mut tx = store.begin().await?;
@@ -102,6 +138,46 @@ pub async fn publish_draft(
     queue_create(&mut tx, base, actor, &post).await?;
     tx.commit().await?;
     Ok(post)
+}
+
+/// Moves an unpublished post to draft, review, or scheduled at a time.
+pub async fn set_unpublished(
+    store: &Store,
+    post: &Post,
+    intent: Intent,
+) -> Result<Post, PublishError> {
+    if !post.state.is_unpublished() {
+        return Err(PublishError::NotADraft(post.state.as_str()));
+    }
+    let (state, at) = match intent {
+        Intent::Draft => (PostState::Draft, None),
+        Intent::Review => (PostState::Review, None),
+        Intent::Schedule(at) => (PostState::Scheduled, Some(at.timestamp_millis())),
+        Intent::Publish => return Err(PublishError::NotADraft("to be published here")),
+    };
+    let mut tx = store.begin().await?;
+    tx.set_unpublished_state(post.id, state, at).await?;
+    let post = reload(&mut tx, post.id).await?;
+    tx.commit().await?;
+    Ok(post)
+}
+
+/// Publishes every scheduled post whose time has come; returns how many. Run by the worker,
+/// so a post scheduled while the server was down goes out as soon as it is back.
+pub async fn publish_due(store: &Store, base: &Url) -> Result<usize, PublishError> {
+    let due = store
+        .due_scheduled_posts(crate::store::now_millis(), 50)
+        .await?;
+    let mut published = 0;
+    for post in due {
+        let Some(actor) = store.actor_by_id(post.actor_id).await? else {
+            continue;
+        };
+        publish_draft(store, base, &actor, &post).await?;
+        tracing::info!(post = post.id, account = %actor.username, "scheduled post published");
+        published += 1;
+    }
+    Ok(published)
 }
 
 async fn queue_create(

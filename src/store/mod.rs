@@ -11,6 +11,7 @@ pub mod followers;
 pub mod posts;
 pub mod remote_actors;
 pub mod remote_posts;
+pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -52,7 +53,7 @@ pub enum StoreError {
 
 /// Unique constraints the store turns into [`StoreError::Conflict`]. SQLite reports the
 /// columns rather than the constraint's name, so both spellings are listed.
-const UNIQUE_CONSTRAINTS: [(&str, &str); 6] = [
+const UNIQUE_CONSTRAINTS: [(&str, &str); 7] = [
     ("actors_username_key", "actors.username"),
     ("remote_actors_ap_id_key", "remote_actors.ap_id"),
     (
@@ -64,6 +65,7 @@ const UNIQUE_CONSTRAINTS: [(&str, &str); 6] = [
         "following.actor_id, following.remote_actor_id",
     ),
     ("remote_posts_ap_id_key", "remote_posts.ap_id"),
+    ("users_login_key", "users.login"),
     ("outbox_activities_ap_id_key", "outbox_activities.ap_id"),
 ];
 

@@ -44,6 +44,8 @@ struct PostRow {
     tags_json: String,
     mentions_json: String,
     pinned_at: Option<i64>,
+    scheduled_at: Option<i64>,
+    author_id: Option<i64>,
     published_at: Option<i64>,
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
@@ -54,8 +56,8 @@ struct PostRow {
 macro_rules! post_columns {
     () => {
         "id, actor_id, kind, state, title, summary, body_md, body_html, excerpt, language, \
-         tags_json, mentions_json, pinned_at, published_at, edited_at, deleted_at, created_at, \
-         updated_at"
+         tags_json, mentions_json, pinned_at, scheduled_at, author_id, published_at, edited_at, \
+         deleted_at, created_at, updated_at"
     };
 }
 
@@ -94,6 +96,8 @@ impl PostRow {
             mentions: serde_json::from_str(&self.mentions_json).map_err(|_| corrupt("mentions"))?,
             media,
             pinned_at: time(self.pinned_at, id)?,
+            scheduled_at: time(self.scheduled_at, id)?,
+            author_id: self.author_id,
             published_at: time(self.published_at, id)?,
             edited_at: time(self.edited_at, id)?,
             deleted_at: time(self.deleted_at, id)?,
@@ -283,6 +287,20 @@ impl Store {
         self.with_media(rows).await
     }
 
+    /// Scheduled posts whose time has come, oldest first.
+    pub async fn due_scheduled_posts(&self, now: i64, limit: i64) -> StoreResult<Vec<Post>> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE state = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        self.with_media(rows).await
+    }
+
     /// A counter bumped by every change to public content.
     pub async fn site_version(&self) -> StoreResult<i64> {
         let version = sqlx::query_scalar("SELECT version FROM site_version WHERE id = 1")
@@ -302,6 +320,7 @@ impl Tx {
     pub async fn insert_post(
         &mut self,
         actor_id: i64,
+        author_id: Option<i64>,
         draft: &PostDraft,
         rendered: &RenderedPost,
         state: PostState,
@@ -311,8 +330,8 @@ impl Tx {
         let published_at = (state == PostState::Published).then_some(now);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO posts (actor_id, kind, state, title, summary, body_md, body_html, excerpt, \
-             language, tags_json, mentions_json, published_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+             language, tags_json, mentions_json, published_at, created_at, updated_at, author_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
         )
         .bind(actor_id)
         .bind(draft.kind.as_str())
@@ -327,6 +346,7 @@ impl Tx {
         .bind(json(&rendered.mentions)?)
         .bind(published_at)
         .bind(now)
+        .bind(author_id)
         .fetch_one(&mut *self.inner)
         .await?;
         self.replace_tags(id, &rendered.tags).await?;
@@ -382,10 +402,30 @@ impl Tx {
         self.bump_site_version().await
     }
 
-    /// Publishes a draft now.
+    /// Moves an unpublished post between draft, review and scheduled (with its time).
+    pub async fn set_unpublished_state(
+        &mut self,
+        post_id: i64,
+        state: PostState,
+        scheduled_at: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE posts SET state = $1, scheduled_at = $2, updated_at = $3 WHERE id = $4 \
+             AND state IN ('draft', 'review', 'scheduled')",
+        )
+        .bind(state.as_str())
+        .bind(scheduled_at)
+        .bind(now_millis())
+        .bind(post_id)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// Publishes an unpublished post now.
     pub async fn publish_post(&mut self, post_id: i64) -> StoreResult<()> {
         let now = now_millis();
-        sqlx::query("UPDATE posts SET state = 'published', published_at = $1, updated_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE posts SET state = 'published', published_at = $1, scheduled_at = NULL, updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(post_id)
             .execute(&mut *self.inner)

@@ -1,5 +1,6 @@
 //! The delivery worker: claims due deliveries, signs and sends them concurrently, and records
-//! each outcome (delivered, retry later, or failed for good with the reason).
+//! each outcome (delivered, retry later, or failed for good with the reason). It also
+//! publishes scheduled posts when their time comes.
 //!
 //! Outcomes by response: 2xx delivered; 408, 429 and 5xx retried on the schedule in
 //! [`super::RETRY_SCHEDULE`] (or later, if `Retry-After` asks); any other 4xx failed at once,
@@ -27,6 +28,7 @@ use crate::{
     federation::{
         http_client::check_target,
         keys::SigningKey,
+        publish,
         signatures::{self, SignatureError},
         urls,
     },
@@ -74,7 +76,9 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     // Each task returns its delivery's id, so what is still in flight is known at shutdown.
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut unfinished: HashSet<i64> = HashSet::new();
-    let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
+    // None: not yet done in this run (an Instant cannot reliably be set in the past).
+    let mut last_prune: Option<std::time::Instant> = None;
+    let mut last_schedule_check: Option<std::time::Instant> = None;
     tracing::info!("delivery worker started");
     loop {
         if *shutdown.borrow() {
@@ -110,8 +114,17 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
                 id
             });
         }
-        if last_prune.elapsed() > Duration::from_secs(3600) {
-            last_prune = std::time::Instant::now();
+        if last_schedule_check.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            last_schedule_check = Some(std::time::Instant::now());
+            match publish::publish_due(&state.store, &state.config.base_url).await {
+                Ok(0) => {}
+                // Their Creates are queued now: claim them without waiting.
+                Ok(_) => continue,
+                Err(err) => tracing::warn!(error = %err, "could not publish scheduled posts"),
+            }
+        }
+        if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+            last_prune = Some(std::time::Instant::now());
             prune(&state).await;
         }
         if claimed_any && in_flight.len() < CONCURRENCY {
@@ -178,7 +191,11 @@ async fn prune(state: &AppState) {
         Err(err) => tracing::warn!(error = %err, "could not prune deliveries"),
     }
     let remember = i64::try_from(REMEMBER_RECEIVED.as_millis()).unwrap_or(i64::MAX);
-    match state.store.prune_received_activities(now_millis() - remember).await {
+    match state
+        .store
+        .prune_received_activities(now_millis() - remember)
+        .await
+    {
         Ok(0) => {}
         Ok(pruned) => tracing::info!(pruned, "forgot old received activity ids"),
         Err(err) => tracing::warn!(error = %err, "could not prune received activity ids"),
