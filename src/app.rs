@@ -10,7 +10,7 @@ use crate::{
     config::{Config, DatabaseUrl},
     federation::{delivery::worker, http_client, keys, objects::instance_actor::InstanceActor},
     store::{Backend, Store, StoreError},
-    web,
+    web::{self, cache::PublicCache},
 };
 
 /// What runs in this process.
@@ -56,6 +56,8 @@ pub struct Inner {
     pub instance_actor: InstanceActor,
     /// Woken when a delivery is queued in this process, so it goes out at once.
     pub deliveries_waiting: Notify,
+    /// Rendered public pages, dropped when public content changes.
+    pub public_cache: PublicCache,
 }
 
 impl Deref for AppState {
@@ -94,7 +96,14 @@ impl AppState {
             http,
             instance_actor,
             deliveries_waiting: Notify::new(),
+            public_cache: PublicCache::new(),
         })))
+    }
+
+    /// Public content changed in this process: drop cached pages now rather than at the next
+    /// poll of the site version.
+    pub fn invalidate_public_cache(&self) {
+        self.public_cache.clear();
     }
 
     /// `activitypub_federation`'s settings, with our HTTP client and the instance actor
@@ -135,10 +144,27 @@ pub async fn run(
     listener: Option<TcpListener>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
+    check_role(&config, role)?;
+    let state = AppState::prepare(config).await?;
+    run_prepared(state, role, listener, shutdown).await
+}
+
+fn check_role(config: &Config, role: Role) -> Result<(), StartError> {
     if role != Role::All && matches!(config.database, DatabaseUrl::Sqlite { .. }) {
         return Err(StartError::SplitRoleOnSqlite);
     }
-    let state = AppState::prepare(config).await?;
+    Ok(())
+}
+
+/// [`run`] with the state already made, for callers that keep a handle on it (the tests read
+/// the page cache's counters through it).
+pub async fn run_prepared(
+    state: AppState,
+    role: Role,
+    listener: Option<TcpListener>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StartError> {
+    check_role(&state.config, role)?;
     let worker = if role == Role::Web {
         None
     } else {
@@ -161,6 +187,10 @@ pub async fn run(
             None => bind(&state.config).await?,
         };
         let app = web::router(state.federation_config().await?);
+        let cache_watch = tokio::spawn(web::cache::follow_site_version(
+            state.clone(),
+            shutdown.clone(),
+        ));
         tracing::info!(address = %state.config.listen, base_url = %state.config.base_url, "serving");
         let mut stop = shutdown.clone();
         axum::serve(listener, app)
@@ -169,6 +199,7 @@ pub async fn run(
             })
             .await
             .map_err(StartError::Serve)?;
+        let _ = cache_watch.await;
     }
     if let Some(worker) = worker
         && let Err(err) = worker.await

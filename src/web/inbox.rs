@@ -12,7 +12,10 @@ use axum::{
 use super::error::{WebError, problem};
 use crate::{
     app::AppState,
-    federation::inbox::{self, InboxError, InboxRequest},
+    federation::{
+        activities::Handled,
+        inbox::{self, InboxError, InboxRequest},
+    },
 };
 
 pub async fn personal(
@@ -55,7 +58,12 @@ async fn receive(
         body,
     };
     match inbox::receive(data, request).await {
-        Ok(_) => StatusCode::ACCEPTED.into_response(),
+        Ok(Handled::Applied) => {
+            // A follow, unfollow or account deletion changes follower counts on public pages.
+            data.invalidate_public_cache();
+            StatusCode::ACCEPTED.into_response()
+        }
+        Ok(Handled::Ignored(_)) => StatusCode::ACCEPTED.into_response(),
         Err(InboxError::Unauthorized(reason)) => {
             tracing::info!(%reason, "inbox refused an unauthenticated request");
             problem(StatusCode::UNAUTHORIZED, &reason)

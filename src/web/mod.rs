@@ -1,7 +1,10 @@
 //! HTTP: `router(state)` builds the whole app. Handlers are thin: they parse the request, call
-//! the store or federation code, and pick a representation.
+//! the store or federation code, and pick a representation. Public pages go through the page
+//! cache ([`cache`]), which the route table applies, so no handler deals with caching.
 
 pub mod actors;
+pub mod cache;
+pub mod conditional;
 pub mod error;
 pub mod health;
 pub mod inbox;
@@ -12,6 +15,7 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
+    middleware,
     routing::{get, post},
 };
 use tower_http::trace::TraceLayer;
@@ -26,6 +30,25 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/inbox", post(inbox::shared))
         .route("/users/{username}/inbox", post(inbox::personal))
         .layer(DefaultBodyLimit::max(MAX_INBOX_BODY));
+    // One URL, HTML or ActivityStreams by Accept: cached once per representation.
+    let negotiated = Router::new()
+        .route("/users/{username}", get(actors::actor))
+        .route_layer(middleware::from_fn_with_state(
+            cache::Variants::ByAccept,
+            cache::layer,
+        ));
+    let single = Router::new()
+        .route("/users/{username}/followers", get(actors::followers))
+        .route("/users/{username}/following", get(actors::following))
+        .route("/users/{username}/outbox", get(actors::outbox))
+        .route(
+            "/users/{username}/collections/featured",
+            get(actors::featured),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            cache::Variants::One,
+            cache::layer,
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/.well-known/webfinger", get(well_known::webfinger))
@@ -37,15 +60,9 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/.well-known/nodeinfo", get(well_known::nodeinfo_links))
         .route("/nodeinfo/{version}", get(well_known::nodeinfo))
         .route("/actor", get(actors::instance_actor))
-        .route("/users/{username}", get(actors::actor))
         .route("/@{username}", get(actors::at_username))
-        .route("/users/{username}/followers", get(actors::followers))
-        .route("/users/{username}/following", get(actors::following))
-        .route("/users/{username}/outbox", get(actors::outbox))
-        .route(
-            "/users/{username}/collections/featured",
-            get(actors::featured),
-        )
+        .merge(negotiated)
+        .merge(single)
         .merge(inboxes)
         .fallback(error::not_found)
         .layer(FederationMiddleware::new(federation))
