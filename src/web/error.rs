@@ -31,6 +31,12 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<askama::Error> for WebError {
+    fn from(err: askama::Error) -> Self {
+        Self::Internal(format!("template: {err}"))
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, detail) = match &self {

@@ -9,6 +9,8 @@ pub mod error;
 pub mod health;
 pub mod inbox;
 pub mod negotiate;
+pub mod posts;
+pub mod view;
 pub mod well_known;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
@@ -33,6 +35,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
     // One URL, HTML or ActivityStreams by Accept: cached once per representation.
     let negotiated = Router::new()
         .route("/users/{username}", get(actors::actor))
+        .route("/users/{username}/posts/{id}", get(posts::post))
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::ByAccept,
             cache::layer,
@@ -44,6 +47,14 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route(
             "/users/{username}/collections/featured",
             get(actors::featured),
+        )
+        .route(
+            "/users/{username}/posts/{id}/activity",
+            get(posts::create_activity),
+        )
+        .route(
+            "/users/{username}/posts/{id}/updates/{at}",
+            get(posts::update_activity),
         )
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::One,

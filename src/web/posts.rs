@@ -1,0 +1,232 @@
+//! Posts: `/users/{username}/posts/{id}` (an HTML page or the ActivityStreams object, by
+//! `Accept`; 410 Gone with a Tombstone once retracted) and the activities that carried them,
+//! which each have a URL of their own so other servers can dereference their ids.
+
+use activitypub_federation::{FEDERATION_CONTENT_TYPE, axum::json::FederationJson, config::Data};
+use askama::Template;
+use axum::{
+    extract::Path,
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use url::Url;
+
+use super::{
+    conditional::last_modified,
+    error::WebError,
+    negotiate::{Representation, VARY_ACCEPT, negotiate},
+    view::{Stamp, headline, published},
+};
+use crate::{
+    app::AppState,
+    domain::{LocalActor, Post, PostKind, PostState, render},
+    federation::{
+        objects::post::{post_to_object, post_to_tombstone},
+        urls,
+    },
+};
+
+/// An image as the page shows it.
+struct Image {
+    url: String,
+    alt: String,
+    width: u32,
+    height: u32,
+}
+
+struct TagLink {
+    name: String,
+    url: String,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage<'a> {
+    lang: &'a str,
+    url: String,
+    title: String,
+    /// Untitled news gets its headline as a heading only screen readers announce.
+    titled: bool,
+    kind: &'static str,
+    summary: Option<&'a str>,
+    description: &'a str,
+    body_html: &'a str,
+    published: Stamp,
+    corrected: Option<Stamp>,
+    author_name: &'a str,
+    author_url: String,
+    author_handle: String,
+    site_name: String,
+    images: Vec<Image>,
+    tags: Vec<TagLink>,
+}
+
+#[derive(Template)]
+#[template(path = "retracted.html")]
+struct RetractedPage<'a> {
+    kind: &'static str,
+    deleted: Stamp,
+    author_name: &'a str,
+    author_url: String,
+}
+
+/// The post `id` of the account `username`, as the public may see it: published or retracted.
+/// Drafts, other accounts' posts and ids that are not numbers are all "not found".
+async fn load(data: &AppState, username: &str, id: &str) -> Result<(LocalActor, Post), WebError> {
+    let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
+    let actor = data
+        .store
+        .actor_by_username(username)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let post = data
+        .store
+        .post_by_id(id)
+        .await?
+        .filter(|p| p.actor_id == actor.id && p.state != PostState::Draft)
+        .ok_or(WebError::NotFound)?;
+    Ok((actor, post))
+}
+
+pub async fn post(
+    Path((username, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    let (actor, post) = load(&data, &username, &id).await?;
+    let base = &data.config.base_url;
+    let representation = negotiate(&headers);
+    if post.state == PostState::Deleted {
+        let deleted = post.deleted_at.unwrap_or(post.updated_at);
+        let modified = last_modified(deleted);
+        return Ok(match representation {
+            Representation::ActivityJson => (
+                StatusCode::GONE,
+                [VARY_ACCEPT],
+                [modified],
+                FederationJson(post_to_tombstone(&post, &actor, base, true)),
+            )
+                .into_response(),
+            Representation::Html => {
+                let page = RetractedPage {
+                    kind: noun(post.kind),
+                    deleted: Stamp::new(deleted),
+                    author_name: &actor.name,
+                    author_url: urls::actor(base, actor.username.as_str()).into(),
+                };
+                (
+                    StatusCode::GONE,
+                    [VARY_ACCEPT],
+                    [modified],
+                    Html(page.render()?),
+                )
+                    .into_response()
+            }
+        });
+    }
+    let modified = last_modified(post.last_modified().max(actor.updated_at));
+    Ok(match representation {
+        Representation::ActivityJson => (
+            [VARY_ACCEPT],
+            [modified],
+            FederationJson(post_to_object(&post, &actor, base, true)),
+        )
+            .into_response(),
+        Representation::Html => {
+            let page = post_page(&data, &actor, &post);
+            ([VARY_ACCEPT], [modified], Html(page.render()?)).into_response()
+        }
+    })
+}
+
+fn post_page<'a>(data: &AppState, actor: &'a LocalActor, post: &'a Post) -> PostPage<'a> {
+    let base = &data.config.base_url;
+    let host = data.config.host();
+    PostPage {
+        lang: post.language.as_str(),
+        url: urls::post(base, actor.username.as_str(), post.id).into(),
+        title: headline(post),
+        titled: post.title.is_some(),
+        kind: match post.kind {
+            PostKind::Statement => "Statement",
+            PostKind::News => "News",
+        },
+        summary: post.summary.as_deref(),
+        // Link previews want a description even for news, which has no summary on the wire.
+        description: post.display_summary().unwrap_or(&post.excerpt),
+        body_html: &post.body_html,
+        published: Stamp::new(published(post)),
+        corrected: post.edited_at.map(Stamp::new),
+        author_name: &actor.name,
+        author_url: urls::actor(base, actor.username.as_str()).into(),
+        author_handle: format!("@{}@{host}", actor.username),
+        site_name: host,
+        images: post
+            .media
+            .iter()
+            .map(|m| Image {
+                url: urls::media(base, &m.file_name).into(),
+                alt: m.alt.clone(),
+                width: m.width,
+                height: m.height,
+            })
+            .collect(),
+        tags: post
+            .tags
+            .iter()
+            .map(|t| TagLink {
+                name: t.clone(),
+                url: render::tag_url(base, t).into(),
+            })
+            .collect(),
+    }
+}
+
+fn noun(kind: PostKind) -> &'static str {
+    match kind {
+        PostKind::Statement => "statement",
+        PostKind::News => "news item",
+    }
+}
+
+/// `/users/{username}/posts/{id}/activity`: the `Create` that published the post.
+pub async fn create_activity(
+    Path((username, id)): Path<(String, String)>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    let (actor, post) = load(&data, &username, &id).await?;
+    let ap_id = urls::post_create(&data.config.base_url, actor.username.as_str(), post.id);
+    stored_activity(&data, &post, &ap_id).await
+}
+
+/// `/users/{username}/posts/{id}/updates/{n}`: the `Update` that carried a correction.
+pub async fn update_activity(
+    Path((username, id, at)): Path<(String, String, String)>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    let at: i64 = at.parse().map_err(|_| WebError::NotFound)?;
+    let (actor, post) = load(&data, &username, &id).await?;
+    let ap_id = urls::post_update(&data.config.base_url, actor.username.as_str(), post.id, at);
+    stored_activity(&data, &post, &ap_id).await
+}
+
+/// The activity exactly as it was sent. A retracted post's activities are gone with it: they
+/// carry its full text.
+async fn stored_activity(data: &AppState, post: &Post, ap_id: &Url) -> Result<Response, WebError> {
+    if post.state == PostState::Deleted {
+        return Ok(super::error::problem(
+            StatusCode::GONE,
+            "This post was retracted.",
+        ));
+    }
+    let activity = data
+        .store
+        .outbox_activity_by_ap_id(ap_id.as_str())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, FEDERATION_CONTENT_TYPE)],
+        activity.body,
+    )
+        .into_response())
+}
