@@ -8,17 +8,18 @@ use axum::{
     http::HeaderMap,
     response::{Html, IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 use super::{
+    conditional::last_modified,
     error::WebError,
     negotiate::{Representation, VARY_ACCEPT, negotiate},
+    view::{self, PageQuery, Pager, PostItem},
 };
 use crate::{
     app::AppState,
-    domain::{FollowState, LocalActor, ProfileField},
+    domain::{FollowState, LocalActor, Post, PostState, ProfileField},
     federation::{
         objects::local_actor::local_actor_to_document,
         protocol::{
@@ -36,6 +37,8 @@ const PAGE_SIZE: i64 = 40;
 #[template(path = "actor.html")]
 struct ActorPage<'a> {
     id: &'a str,
+    /// The actor URL, with `?page=N` after the first page.
+    canonical: String,
     name: &'a str,
     handle: String,
     summary_html: &'a str,
@@ -43,6 +46,12 @@ struct ActorPage<'a> {
     image: Option<&'a str>,
     fields: &'a [ProfileField],
     followers: i64,
+    atom: String,
+    rss: String,
+    page: i64,
+    pinned: Vec<PostItem>,
+    posts: Vec<PostItem>,
+    pager: Pager,
 }
 
 async fn load(data: &Data<AppState>, username: &str) -> Result<LocalActor, WebError> {
@@ -54,39 +63,73 @@ async fn load(data: &Data<AppState>, username: &str) -> Result<LocalActor, WebEr
 
 pub async fn actor(
     Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
     headers: HeaderMap,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
     let actor = load(&data, &username).await?;
-    let base = &data.config.base_url;
     match negotiate(&headers) {
         Representation::ActivityJson => Ok((
             [VARY_ACCEPT],
-            FederationJson(local_actor_to_document(&actor, base)),
+            [last_modified(actor.updated_at)],
+            FederationJson(local_actor_to_document(&actor, &data.config.base_url)),
         )
             .into_response()),
         Representation::Html => {
-            let followers = data
-                .store
-                .count_followers(actor.id, FollowState::Accepted)
-                .await?;
-            let id = urls::actor(base, actor.username.as_str());
-            let page = ActorPage {
-                id: id.as_str(),
-                name: &actor.name,
-                handle: format!("{}@{}", actor.username, data.config.host()),
-                summary_html: &actor.summary_html,
-                icon: actor.icon_url.as_ref().map(Url::as_str),
-                image: actor.image_url.as_ref().map(Url::as_str),
-                fields: &actor.fields,
-                followers,
-            };
-            let html = page
-                .render()
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-            Ok(([VARY_ACCEPT], Html(html)).into_response())
+            // No Last-Modified: the follower count on the page changes at no recorded time.
+            let page = actor_page(&data, &actor, query.number()).await?;
+            Ok(([VARY_ACCEPT], Html(page)).into_response())
         }
     }
+}
+
+/// The profile and one page of the account's published posts, newest first, with the pinned
+/// ones above the first page.
+async fn actor_page(data: &AppState, actor: &LocalActor, page: i64) -> Result<String, WebError> {
+    let base = &data.config.base_url;
+    let username = actor.username.as_str();
+    let store = &data.store;
+    let followers = store
+        .count_followers(actor.id, FollowState::Accepted)
+        .await?;
+    let total = store.count_posts(actor.id, PostState::Published).await?;
+    let offset = (page - 1) * view::PAGE_SIZE;
+    let mut posts = store
+        .posts_of_actor(actor.id, PostState::Published, view::PAGE_SIZE, offset)
+        .await?;
+    let has_next = offset + i64::try_from(posts.len()).unwrap_or(0) < total;
+    let pinned = if page == 1 {
+        store.pinned_posts(actor.id).await?
+    } else {
+        Vec::new()
+    };
+    // A pinned post is shown once, above the list.
+    posts.retain(|p| !pinned.iter().any(|q| q.id == p.id));
+    let id = urls::actor(base, username);
+    let items = |posts: &[Post]| -> Vec<PostItem> {
+        posts
+            .iter()
+            .map(|p| PostItem::new(p, actor, base))
+            .collect()
+    };
+    let page = ActorPage {
+        id: id.as_str(),
+        canonical: view::page_url(&id, page).into(),
+        name: &actor.name,
+        handle: format!("{}@{}", actor.username, data.config.host()),
+        summary_html: &actor.summary_html,
+        icon: actor.icon_url.as_ref().map(Url::as_str),
+        image: actor.image_url.as_ref().map(Url::as_str),
+        fields: &actor.fields,
+        followers,
+        atom: urls::atom_feed(base, username).into(),
+        rss: urls::rss_feed(base, username).into(),
+        page,
+        pinned: items(&pinned),
+        posts: items(&posts),
+        pager: Pager::new(&id, page, has_next),
+    };
+    Ok(page.render()?)
 }
 
 /// `/@isg`, the address people type, leads to the actor's one URL.
@@ -106,11 +149,6 @@ pub async fn instance_actor(data: Data<AppState>) -> Response {
         FederationJson(data.instance_actor.to_document()),
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
 }
 
 pub async fn followers(

@@ -7,9 +7,11 @@ pub mod cache;
 pub mod conditional;
 pub mod error;
 pub mod health;
+pub mod home;
 pub mod inbox;
 pub mod negotiate;
 pub mod posts;
+pub mod tags;
 pub mod view;
 pub mod well_known;
 
@@ -41,6 +43,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             cache::layer,
         ));
     let single = Router::new()
+        .route("/", get(home::home))
         .route("/users/{username}/followers", get(actors::followers))
         .route("/users/{username}/following", get(actors::following))
         .route("/users/{username}/outbox", get(actors::outbox))
@@ -56,6 +59,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             "/users/{username}/posts/{id}/updates/{at}",
             get(posts::update_activity),
         )
+        .route("/tags/{tag}", get(tags::tag))
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::One,
             cache::layer,
