@@ -6,6 +6,7 @@ pub mod actors;
 pub mod cache;
 pub mod conditional;
 pub mod error;
+pub mod feeds;
 pub mod health;
 pub mod home;
 pub mod inbox;
@@ -59,6 +60,8 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             "/users/{username}/posts/{id}/updates/{at}",
             get(posts::update_activity),
         )
+        .route("/users/{username}/feed.atom", get(feeds::atom_feed))
+        .route("/users/{username}/feed.rss", get(feeds::rss_feed))
         .route("/tags/{tag}", get(tags::tag))
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::One,
