@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod health;
 pub mod home;
 pub mod inbox;
+pub mod media;
 pub mod negotiate;
 pub mod posts;
 pub mod tags;
@@ -79,6 +80,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/nodeinfo/{version}", get(well_known::nodeinfo))
         .route("/actor", get(actors::instance_actor))
         .route("/@{username}", get(actors::at_username))
+        .route("/media/{file_name}", get(media::media))
         .merge(negotiated)
         .merge(single)
         .merge(inboxes)

@@ -175,6 +175,7 @@ pub async fn nodeinfo(
         _ => return Err(WebError::NotFound),
     };
     let accounts = data.store.count_actors().await?;
+    let posts = data.store.count_published_posts().await?;
     let software = json!({"name": "broadside", "version": env!("CARGO_PKG_VERSION")});
     let body = json!({
         "version": version,
@@ -184,9 +185,9 @@ pub async fn nodeinfo(
         "openRegistrations": false,
         "usage": {
             // Every account is an organization account run by its editors, so all count as
-            // active; posts arrive with publishing.
+            // active.
             "users": {"total": accounts, "activeMonth": accounts, "activeHalfyear": accounts},
-            "localPosts": 0
+            "localPosts": posts
         },
         "metadata": {"nodeName": data.config.host()}
     });
