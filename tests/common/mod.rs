@@ -21,7 +21,7 @@ use axum::{
     routing::get,
 };
 use broadside::{
-    app::{self, Role},
+    app::{self, AppState, Role},
     config::{Config, DatabaseUrl},
     federation::{
         keys::{self, PemKeyPair, SigningKey},
@@ -117,6 +117,8 @@ pub struct TestServer {
     pub base: Url,
     pub addr: SocketAddr,
     pub config: Config,
+    /// The running server's state, to look inside it (the page cache's counters).
+    pub state: AppState,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     pub db: Option<TestDb>,
@@ -143,9 +145,10 @@ impl TestServer {
             log: "warn".into(),
         };
         let (stop, shutdown) = watch::channel(false);
-        let run_config = config.clone();
+        let state = AppState::prepare(config.clone()).await.unwrap();
+        let run_state = state.clone();
         let task = tokio::spawn(async move {
-            app::run(run_config, Role::All, Some(listener), shutdown)
+            app::run_prepared(run_state, Role::All, Some(listener), shutdown)
                 .await
                 .unwrap();
         });
@@ -153,6 +156,7 @@ impl TestServer {
             base: config.base_url.clone(),
             addr,
             config,
+            state,
             stop,
             task: Some(task),
             db: Some(db),
@@ -205,6 +209,59 @@ impl TestServer {
         }
         tx.commit().await.unwrap();
         store.close().await;
+    }
+
+    /// Saves a post of `username` directly in the store, rendered as publishing renders it
+    /// (as the CLI would, from another process), and returns its id.
+    pub async fn insert_post(
+        &self,
+        username: &str,
+        draft: &broadside::domain::PostDraft,
+        state: broadside::domain::PostState,
+        media: &[broadside::store::posts::NewMedia],
+    ) -> i64 {
+        let store = self.store().await;
+        let actor = store.actor_by_username(username).await.unwrap().unwrap();
+        let rendered = broadside::federation::publish::render(draft, &self.base, Vec::new());
+        let mut tx = store.begin().await.unwrap();
+        let id = tx
+            .insert_post(actor.id, None, draft, &rendered, state, media)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+        id
+    }
+
+    /// Publishes a post of `username` with no summary or images; `title` is required for
+    /// statements.
+    pub async fn publish_post(
+        &self,
+        username: &str,
+        kind: broadside::domain::PostKind,
+        title: Option<&str>,
+        body_md: &str,
+        language: &str,
+    ) -> i64 {
+        let draft = broadside::domain::PostDraft::new(
+            kind,
+            title.map(str::to_owned),
+            None,
+            body_md.to_owned(),
+            broadside::domain::Language::parse(language).unwrap(),
+        )
+        .unwrap();
+        self.insert_post(
+            username,
+            &draft,
+            broadside::domain::PostState::Published,
+            &[],
+        )
+        .await
+    }
+
+    pub fn post_url(&self, username: &str, id: i64) -> String {
+        self.url(&format!("/users/{username}/posts/{id}"))
     }
 
     pub async fn store(&self) -> broadside::store::Store {
