@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod editorial;
 pub mod federation;
 pub mod media;
 pub mod store;

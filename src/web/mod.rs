@@ -3,6 +3,7 @@
 //! cache ([`cache`]), which the route table applies, so no handler deals with caching.
 
 pub mod actors;
+pub mod api;
 pub mod cache;
 pub mod conditional;
 pub mod error;
@@ -84,6 +85,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .merge(negotiated)
         .merge(single)
         .merge(inboxes)
+        .merge(api::router())
         .fallback(error::not_found)
         .layer(FederationMiddleware::new(federation))
         .layer(TraceLayer::new_for_http())
