@@ -422,3 +422,101 @@ async fn a_scheduled_post_is_published_by_the_worker_when_due() {
     assert!(published.published_at.unwrap() >= at - chrono::Duration::seconds(1));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_outbox_pages_creates_newest_first_and_featured_lists_pinned_posts() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let first = publish(&server, &store, &actor, &statement("First", "One.", "en")).await;
+    let second = publish(&server, &store, &actor, &statement("Second", "Two.", "en")).await;
+    let draft = statement("Draft", "Not public.", "en");
+    let rendered = publish::render(&draft, &server.base, Vec::new());
+    publish::create_post(&store, &server.base, &actor, &draft, &rendered, &[], false)
+        .await
+        .unwrap();
+    publish::set_pinned(&store, &server.base, &actor, &first, true)
+        .await
+        .unwrap();
+
+    let get = |path: String| async move {
+        reqwest::Client::new()
+            .get(path)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let outbox = get(server.url("/users/isg/outbox")).await;
+    assert_eq!(outbox["totalItems"], 2, "drafts are not in the outbox");
+    let page = get(outbox["first"].as_str().unwrap().to_owned()).await;
+    let items = page["orderedItems"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["type"], "Create");
+    assert_eq!(items[0]["object"]["name"], "Second", "newest first");
+    assert_eq!(
+        items[1]["object"]["id"],
+        server.url(&format!("/users/isg/posts/{}", first.id))
+    );
+    assert!(
+        items[0].get("@context").is_none(),
+        "the page's context covers its items"
+    );
+    let _ = second;
+
+    let featured = get(server.url("/users/isg/collections/featured")).await;
+    assert_eq!(featured["totalItems"], 1);
+    assert_eq!(featured["orderedItems"][0]["name"], "First");
+    assert_eq!(featured["orderedItems"][0]["type"], "Article");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_image_reaches_followers_with_its_alt_text_and_size() {
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let peer = Peer::start().await;
+    add_follower(&store, &actor, &peer, "alice").await;
+    // A 1×1 PNG.
+    let png: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
+        0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
+    let image = broadside::media::store_image(&server.config.data_dir, png, "Strikers at the gate")
+        .await
+        .unwrap();
+    let draft = statement("With a picture", "See.", "en");
+    let rendered = publish::render(&draft, &server.base, Vec::new());
+    publish::create_post(
+        &store,
+        &server.base,
+        &actor,
+        &draft,
+        &rendered,
+        &[image.clone()],
+        true,
+    )
+    .await
+    .unwrap();
+    let create = peer.wait_for("Create").await;
+    let attachment = &create.activity["object"]["attachment"][0];
+    assert_eq!(attachment["type"], "Image");
+    assert_eq!(attachment["mediaType"], "image/png");
+    assert_eq!(attachment["name"], "Strikers at the gate");
+    assert_eq!(
+        (attachment["width"].as_u64(), attachment["height"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let served = reqwest::get(attachment["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png);
+    server.stop().await;
+}

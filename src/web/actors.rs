@@ -21,7 +21,8 @@ use crate::{
     app::AppState,
     domain::{FollowState, LocalActor, Post, PostState, ProfileField},
     federation::{
-        objects::local_actor::local_actor_to_document,
+        activities::create,
+        objects::{local_actor::local_actor_to_document, post::post_to_object},
         protocol::{
             collection::{OrderedCollection, OrderedCollectionPage},
             context,
@@ -208,27 +209,61 @@ pub async fn outbox(
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
     let actor = load(&data, &username).await?;
-    let collection = urls::outbox(&data.config.base_url, actor.username.as_str());
-    let items = query.page.map(|_| Vec::new());
-    Ok(collection_response(collection, 0, query.page, items))
+    let base = &data.config.base_url;
+    let collection = urls::outbox(base, actor.username.as_str());
+    let total = data
+        .store
+        .count_posts(actor.id, PostState::Published)
+        .await?;
+    let items = match query.page {
+        None => None,
+        Some(page) => {
+            let posts = data
+                .store
+                .posts_of_actor(actor.id, PostState::Published, PAGE_SIZE, offset(page))
+                .await?;
+            Some(
+                posts
+                    .iter()
+                    .map(|post| embedded(&create::create_post(post, &actor, base)))
+                    .collect(),
+            )
+        }
+    };
+    Ok(collection_response(collection, total, query.page, items))
 }
 
-/// Pinned posts, listed inline as Mastodon expects; empty until something is pinned.
+/// Pinned posts, listed inline (not paged) as Mastodon expects.
 pub async fn featured(
     Path(username): Path<String>,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
     let actor = load(&data, &username).await?;
+    let base = &data.config.base_url;
+    let pinned = data.store.pinned_posts(actor.id).await?;
+    let items: Vec<Value> = pinned
+        .iter()
+        .map(|post| embedded(&post_to_object(post, &actor, base, false)))
+        .collect();
     let collection = OrderedCollection {
-        context: context::activity(),
-        id: urls::featured(&data.config.base_url, actor.username.as_str()),
+        context: context::post(),
+        id: urls::featured(base, actor.username.as_str()),
         kind: "OrderedCollection",
-        total_items: 0,
+        total_items: i64::try_from(items.len()).unwrap_or(i64::MAX),
         first: None,
         last: None,
-        ordered_items: Some(Vec::new()),
+        ordered_items: Some(items),
     };
     Ok(([VARY_ACCEPT], FederationJson(collection)).into_response())
+}
+
+/// An activity or object inside a collection: the collection's `@context` covers it.
+fn embedded<T: serde::Serialize>(item: &T) -> Value {
+    let mut value = serde_json::to_value(item).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.remove("@context");
+    }
+    value
 }
 
 fn offset(page: i64) -> i64 {
