@@ -498,7 +498,7 @@ async fn an_image_reaches_followers_with_its_alt_text_and_size() {
         &actor,
         &draft,
         &rendered,
-        &[image.clone()],
+        std::slice::from_ref(&image),
         true,
     )
     .await

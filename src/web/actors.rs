@@ -178,7 +178,13 @@ pub async fn followers(
             )
         }
     };
-    Ok(collection_response(collection, total, query.page, items))
+    Ok(collection_response(
+        collection,
+        total,
+        query.page,
+        items,
+        context::activity(),
+    ))
 }
 
 pub async fn following(
@@ -199,7 +205,13 @@ pub async fn following(
             Some(ids.into_iter().map(|id| Value::String(id.into())).collect())
         }
     };
-    Ok(collection_response(collection, total, query.page, items))
+    Ok(collection_response(
+        collection,
+        total,
+        query.page,
+        items,
+        context::activity(),
+    ))
 }
 
 /// The outbox lists the account's public activities; it is empty until something is published.
@@ -230,7 +242,13 @@ pub async fn outbox(
             )
         }
     };
-    Ok(collection_response(collection, total, query.page, items))
+    Ok(collection_response(
+        collection,
+        total,
+        query.page,
+        items,
+        context::post(),
+    ))
 }
 
 /// Pinned posts, listed inline (not paged) as Mastodon expects.
@@ -271,18 +289,20 @@ fn offset(page: i64) -> i64 {
 }
 
 /// The collection itself (pointing at its first page), or one page of it.
+/// `context` must declare the terms of the items (posts need more than plain ActivityStreams).
 fn collection_response(
     collection: Url,
     total: i64,
     page: Option<i64>,
     items: Option<Vec<Value>>,
+    context: Value,
 ) -> Response {
     match (page, items) {
         (Some(page), Some(items)) => {
             let page = page.max(1);
             let has_next = offset(page) + i64::try_from(items.len()).unwrap_or(0) < total;
             let body = OrderedCollectionPage {
-                context: context::activity(),
+                context,
                 id: urls::page(&collection, page),
                 kind: "OrderedCollectionPage",
                 total_items: total,
