@@ -55,7 +55,8 @@ struct ActorPage<'a> {
     pager: Pager,
 }
 
-async fn load(data: &Data<AppState>, username: &str) -> Result<LocalActor, WebError> {
+/// The account `username`, or 404.
+pub(super) async fn find_actor(data: &AppState, username: &str) -> Result<LocalActor, WebError> {
     data.store
         .actor_by_username(username)
         .await?
@@ -68,7 +69,7 @@ pub async fn actor(
     headers: HeaderMap,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     match negotiate(&headers) {
         Representation::ActivityJson => Ok((
             [VARY_ACCEPT],
@@ -138,7 +139,7 @@ pub async fn at_username(
     Path(username): Path<String>,
     data: Data<AppState>,
 ) -> Result<Redirect, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     Ok(Redirect::permanent(
         urls::actor(&data.config.base_url, actor.username.as_str()).as_str(),
     ))
@@ -157,7 +158,7 @@ pub async fn followers(
     Query(query): Query<PageQuery>,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     let collection = urls::followers(&data.config.base_url, actor.username.as_str());
     let total = data
         .store
@@ -192,7 +193,7 @@ pub async fn following(
     Query(query): Query<PageQuery>,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     let collection = urls::following(&data.config.base_url, actor.username.as_str());
     let total = data.store.count_following(actor.id).await?;
     let items = match query.page {
@@ -220,7 +221,7 @@ pub async fn outbox(
     Query(query): Query<PageQuery>,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     let base = &data.config.base_url;
     let collection = urls::outbox(base, actor.username.as_str());
     let total = data
@@ -256,7 +257,7 @@ pub async fn featured(
     Path(username): Path<String>,
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
-    let actor = load(&data, &username).await?;
+    let actor = find_actor(&data, &username).await?;
     let base = &data.config.base_url;
     let pinned = data.store.pinned_posts(actor.id).await?;
     let items: Vec<Value> = pinned

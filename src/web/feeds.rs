@@ -13,11 +13,12 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use rss::extension::{atom::AtomExtension, dublincore::DublinCoreExtension};
 use url::Url;
 
 use super::{
+    actors::find_actor,
     error::WebError,
     view::{self, headline},
 };
@@ -33,11 +34,7 @@ const GENERATOR: &str = "Broadside";
 
 /// The account and its latest published posts.
 async fn load(data: &AppState, username: &str) -> Result<(LocalActor, Vec<Post>), WebError> {
-    let actor = data
-        .store
-        .actor_by_username(username)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let actor = find_actor(data, username).await?;
     let posts = data
         .store
         .posts_of_actor(actor.id, PostState::Published, view::PAGE_SIZE, 0)
@@ -57,10 +54,6 @@ fn updated(actor: &LocalActor, posts: &[Post]) -> DateTime<Utc> {
 /// What a post's entry says in brief: its summary, else the start of its text.
 fn summary(post: &Post) -> &str {
     post.summary.as_deref().unwrap_or(&post.excerpt)
-}
-
-fn fixed(time: DateTime<Utc>) -> DateTime<FixedOffset> {
-    time.fixed_offset()
 }
 
 // No Last-Modified on feeds: a retracted post leaves the feed without any remaining entry
@@ -113,8 +106,8 @@ fn atom_of(actor: &LocalActor, posts: &[Post], base: &Url) -> atom::Feed {
                     ..atom::Text::plain(headline(post))
                 },
                 id: url,
-                updated: fixed(post.last_modified()),
-                published: Some(fixed(view::published(post))),
+                updated: post.last_modified().fixed_offset(),
+                published: Some(view::published(post).fixed_offset()),
                 authors: vec![author.clone()],
                 links,
                 summary: Some(atom::Text {
@@ -142,7 +135,7 @@ fn atom_of(actor: &LocalActor, posts: &[Post], base: &Url) -> atom::Feed {
     atom::Feed {
         title: atom::Text::plain(actor.name.clone()),
         id: urls::atom_feed(base, username).into(),
-        updated: fixed(updated(actor, posts)),
+        updated: updated(actor, posts).fixed_offset(),
         authors: vec![author],
         links: vec![
             link(

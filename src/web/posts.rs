@@ -12,8 +12,9 @@ use axum::{
 use url::Url;
 
 use super::{
+    actors::find_actor,
     conditional::last_modified,
-    error::WebError,
+    error::{WebError, problem},
     negotiate::{Representation, VARY_ACCEPT, negotiate},
     view::{Stamp, headline, published},
 };
@@ -74,11 +75,7 @@ struct RetractedPage<'a> {
 /// Drafts, other accounts' posts and ids that are not numbers are all "not found".
 async fn load(data: &AppState, username: &str, id: &str) -> Result<(LocalActor, Post), WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
-    let actor = data
-        .store
-        .actor_by_username(username)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let actor = find_actor(data, username).await?;
     let post = data
         .store
         .post_by_id(id)
@@ -214,10 +211,7 @@ pub async fn update_activity(
 /// carry its full text.
 async fn stored_activity(data: &AppState, post: &Post, ap_id: &Url) -> Result<Response, WebError> {
     if post.state == PostState::Deleted {
-        return Ok(super::error::problem(
-            StatusCode::GONE,
-            "This post was retracted.",
-        ));
+        return Ok(problem(StatusCode::GONE, "This post was retracted."));
     }
     let activity = data
         .store

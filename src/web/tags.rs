@@ -47,8 +47,9 @@ pub async fn tag(
         .store
         .posts_with_tag(&tag, view::PAGE_SIZE + 1, (page - 1) * view::PAGE_SIZE)
         .await?;
-    let has_next = posts.len() > usize::try_from(view::PAGE_SIZE).unwrap_or(usize::MAX);
-    posts.truncate(usize::try_from(view::PAGE_SIZE).unwrap_or(usize::MAX));
+    let page_size = usize::try_from(view::PAGE_SIZE).unwrap_or(usize::MAX);
+    let has_next = posts.len() > page_size;
+    posts.truncate(page_size);
     let authors: HashMap<i64, _> = data
         .store
         .list_actors()
