@@ -737,6 +737,14 @@ async fn two_hundred_concurrent_requests_for_an_uncached_post_render_it_once() {
         )
         .await;
     let url = server.post_url("isg", id);
+    // The server notices the new post's site version within a second and clears its cache;
+    // wait for that, so no clear falls in the middle of the requests.
+    let store = server.store().await;
+    let version = store.site_version().await.unwrap();
+    common::eventually("the server to see the new site version", || async {
+        server.state.public_cache.synced_version() == Some(version)
+    })
+    .await;
     // Open the 200 connections first and release every request at once, so they all arrive
     // while the first render is still reading the database.
     let client = reqwest::Client::builder()

@@ -25,7 +25,7 @@ use std::{
     future::Future,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -97,10 +97,23 @@ impl Slot {
     }
 }
 
-#[derive(Default)]
 pub struct PublicCache {
     slots: Mutex<HashMap<Key, Slot>>,
     renders: AtomicU64,
+    /// The site version the pages were last checked against; [`NOT_SYNCED`] before that.
+    synced: AtomicI64,
+}
+
+const NOT_SYNCED: i64 = i64::MIN;
+
+impl Default for PublicCache {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::default(),
+            renders: AtomicU64::new(0),
+            synced: AtomicI64::new(NOT_SYNCED),
+        }
+    }
 }
 
 impl PublicCache {
@@ -111,6 +124,22 @@ impl PublicCache {
     /// How many times a page was rendered (not served from the cache), since start.
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Relaxed)
+    }
+
+    /// The database's site version as last seen, if it was read yet: every page kept was
+    /// rendered after that version.
+    pub fn synced_version(&self) -> Option<i64> {
+        Some(self.synced.load(Ordering::Acquire)).filter(|v| *v != NOT_SYNCED)
+    }
+
+    /// Takes note of the database's site version, dropping every page if it moved.
+    pub fn sync(&self, version: i64) {
+        if self.synced.load(Ordering::Acquire) != version {
+            self.clear();
+            // Published after the clear, so whoever sees the new version sees no old page.
+            self.synced.store(version, Ordering::Release);
+            tracing::debug!(version, "public content changed; cached pages dropped");
+        }
     }
 
     /// Forgets every page; the next request for each renders it again.
@@ -262,7 +291,6 @@ fn path_and_page(uri: &Uri) -> String {
 /// [`POLL_INTERVAL`], until `shutdown` turns true. A database that does not answer keeps the
 /// pages already made: stale beats down.
 pub async fn follow_site_version(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let mut seen = state.store.site_version().await.ok();
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -271,12 +299,7 @@ pub async fn follow_site_version(state: AppState, mut shutdown: watch::Receiver<
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         match state.store.site_version().await {
-            Ok(version) if Some(version) != seen => {
-                tracing::debug!(version, "public content changed; cached pages dropped");
-                seen = Some(version);
-                state.public_cache.clear();
-            }
-            Ok(_) => {}
+            Ok(version) => state.public_cache.sync(version),
             Err(err) => tracing::warn!(error = %err, "cannot read the site version"),
         }
     }
@@ -362,6 +385,26 @@ mod tests {
         let fresh = cache.serve(key("/p"), &conditional, || page("two")).await;
         assert_eq!(body_of(fresh).await, "two");
         assert_eq!(cache.renders(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_new_site_version_drops_the_pages_and_the_same_one_keeps_them() {
+        let cache = PublicCache::new();
+        assert_eq!(cache.synced_version(), None);
+        cache.sync(7);
+        cache
+            .serve(key("/p"), &HeaderMap::new(), || page("x"))
+            .await;
+        cache.sync(7);
+        cache
+            .serve(key("/p"), &HeaderMap::new(), || page("x"))
+            .await;
+        assert_eq!(cache.renders(), 1);
+        cache.sync(8);
+        cache
+            .serve(key("/p"), &HeaderMap::new(), || page("x"))
+            .await;
+        assert_eq!((cache.renders(), cache.synced_version()), (2, Some(8)));
     }
 
     #[tokio::test]
