@@ -185,14 +185,14 @@ pub async fn compose(
         input.intent,
     )
     .await?;
-    data.store
-        .audit(
-            Some(user.id),
-            &format!("post.{}", post.state.as_str()),
-            &post_subject(&actor, &post),
-            &headline(&post),
-        )
-        .await?;
+    audit(
+        data,
+        user,
+        &format!("post.{}", post.state.as_str()),
+        &actor,
+        &post,
+    )
+    .await?;
     Ok((actor, post))
 }
 
@@ -257,14 +257,7 @@ pub async fn change(
         )?;
         let rendered = rendered(data, &draft).await;
         post = publish::edit_post(store, base, &actor, &post, &draft, &rendered).await?;
-        store
-            .audit(
-                Some(user.id),
-                "post.edit",
-                &post_subject(&actor, &post),
-                &headline(&post),
-            )
-            .await?;
+        audit(data, user, "post.edit", &actor, &post).await?;
     }
     if let Some(intent) = change.intent {
         let (action, why) = action_for(intent);
@@ -279,27 +272,20 @@ pub async fn change(
                 publish::set_unpublished(store, &post, intent).await?
             }
         };
-        store
-            .audit(
-                Some(user.id),
-                &format!("post.{}", post.state.as_str()),
-                &post_subject(&actor, &post),
-                &headline(&post),
-            )
-            .await?;
+        audit(
+            data,
+            user,
+            &format!("post.{}", post.state.as_str()),
+            &actor,
+            &post,
+        )
+        .await?;
     }
     if let Some(pinned) = change.pinned {
         require(user, Action::Pin, &actor, "your role may not pin posts")?;
         post = publish::set_pinned(store, base, &actor, &post, pinned).await?;
         let action = if pinned { "post.pin" } else { "post.unpin" };
-        store
-            .audit(
-                Some(user.id),
-                action,
-                &post_subject(&actor, &post),
-                &headline(&post),
-            )
-            .await?;
+        audit(data, user, action, &actor, &post).await?;
     }
     Ok((actor, post))
 }
@@ -323,14 +309,7 @@ pub async fn retract(
         )?;
     }
     let post = publish::delete_post(&data.store, &data.config.base_url, &actor, &post).await?;
-    data.store
-        .audit(
-            Some(user.id),
-            "post.delete",
-            &post_subject(&actor, &post),
-            &headline(&post),
-        )
-        .await?;
+    audit(data, user, "post.delete", &actor, &post).await?;
     Ok((actor, post))
 }
 
@@ -358,8 +337,19 @@ pub async fn posts(
     Ok(posts)
 }
 
-fn post_subject(actor: &LocalActor, post: &Post) -> String {
-    format!("{}/posts/{}", actor.username, post.id)
+/// Records who did what to which post.
+async fn audit(
+    data: &FederationData,
+    user: &User,
+    action: &str,
+    actor: &LocalActor,
+    post: &Post,
+) -> EditorialResult<()> {
+    let subject = format!("{}/posts/{}", actor.username, post.id);
+    data.store
+        .audit(Some(user.id), action, &subject, &headline(post))
+        .await?;
+    Ok(())
 }
 
 fn headline(post: &Post) -> String {

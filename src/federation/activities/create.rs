@@ -1,5 +1,6 @@
 //! `Create`: outgoing, one of our posts is published to its followers (and mentioned
-//! accounts); incoming, an account we follow published a post, which we keep.
+//! accounts); incoming, an account we follow published a post, which we keep. An incoming
+//! `Update` of a post is received the same way: the kept copy is replaced.
 
 use activitypub_federation::kinds::activity::CreateType;
 use chrono::{DateTime, Utc};
@@ -44,16 +45,16 @@ pub fn create_post(post: &Post, actor: &LocalActor, base: &Url) -> Create {
     }
 }
 
-/// A Create received from another server.
+/// A Create (or Update) of a post, received from another server.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub struct ReceivedCreate {
+pub struct ReceivedPost {
     pub id: Url,
     pub actor: Url,
     pub object: Value,
 }
 
 #[async_trait::async_trait]
-impl activitypub_federation::traits::Activity for ReceivedCreate {
+impl activitypub_federation::traits::Activity for ReceivedPost {
     type DataType = crate::app::AppState;
     type Error = crate::federation::FederationError;
 

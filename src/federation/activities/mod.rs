@@ -55,11 +55,8 @@ pub async fn dispatch(
         "Follow" => apply::<follow::Follow>(json, signer, data).await,
         "Accept" => apply::<accept::ReceivedAccept>(json, signer, data).await,
         "Reject" => apply::<reject::ReceivedReject>(json, signer, data).await,
-        "Create" if json.get("object").is_some_and(remote_post::is_post) => {
-            apply::<create::ReceivedCreate>(json, signer, data).await
-        }
-        "Update" if json.get("object").is_some_and(remote_post::is_post) => {
-            apply::<update::ReceivedUpdate>(json, signer, data).await
+        "Create" | "Update" if json.get("object").is_some_and(remote_post::is_post) => {
+            apply::<create::ReceivedPost>(json, signer, data).await
         }
         "Undo" if undo_follow::is_undo_follow(&json) => {
             apply::<undo_follow::UndoFollow>(json, signer, data).await

@@ -1,5 +1,6 @@
-//! `Update`: outgoing, one of our published posts was corrected; incoming, a post of an
-//! account we follow was corrected. Either way the copies follow the correction.
+//! `Update`: one of our published posts was corrected; followers' copies follow the
+//! correction. (An incoming Update of a post is handled like a Create, in `create.rs`: the
+//! kept copy is replaced.)
 
 use activitypub_federation::kinds::activity::UpdateType;
 use chrono::{DateTime, Utc};
@@ -52,38 +53,36 @@ pub fn update_post(post: &Post, actor: &LocalActor, base: &Url) -> Update {
     }
 }
 
-/// An Update of a post, received from another server.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct ReceivedUpdate {
+/// The Update we send when an account's profile changes: the whole actor document, so
+/// followers' servers refresh name, bio, images and links at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateActor {
+    #[serde(rename = "@context")]
+    pub context: Value,
     pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: UpdateType,
     pub actor: Url,
-    pub object: Value,
+    pub to: Vec<Url>,
+    pub object: crate::federation::protocol::actor::ActorDocument,
 }
 
-#[async_trait::async_trait]
-impl activitypub_federation::traits::Activity for ReceivedUpdate {
-    type DataType = crate::app::AppState;
-    type Error = crate::federation::FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(
-        &self,
-        _data: &activitypub_federation::config::Data<Self::DataType>,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn receive(
-        self,
-        data: &activitypub_federation::config::Data<Self::DataType>,
-    ) -> Result<(), Self::Error> {
-        super::keep_post(data, &self.id, &self.actor, &self.object).await
+/// The Update of `actor`'s profile; its id names the moment of the change.
+pub fn update_actor(actor: &LocalActor, base: &Url) -> UpdateActor {
+    let actor_id = urls::actor(base, actor.username.as_str());
+    let mut id = actor_id.clone();
+    id.set_fragment(Some(&format!(
+        "updates/{}",
+        actor.updated_at.timestamp_millis()
+    )));
+    let public =
+        Url::parse(crate::federation::protocol::context::PUBLIC).unwrap_or_else(|_| base.clone());
+    UpdateActor {
+        context: context::actor(),
+        id,
+        kind: UpdateType::Update,
+        actor: actor_id,
+        to: vec![public],
+        object: crate::federation::objects::local_actor::local_actor_to_document(actor, base),
     }
 }
