@@ -3,6 +3,8 @@
 //! valid by construction (parse, don't validate).
 
 pub mod actor;
+pub mod block;
+pub mod blocklist;
 pub mod credentials;
 pub mod follower;
 pub mod handle;
@@ -16,6 +18,7 @@ pub mod user;
 pub mod username;
 
 pub use actor::{ActorKind, LocalActor, NewActor, ProfileField};
+pub use block::BlockedDomain;
 pub use follower::{FollowState, Follower};
 pub use handle::Handle;
 pub use language::Language;

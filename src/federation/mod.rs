@@ -13,6 +13,7 @@ pub mod follows;
 pub mod http_client;
 pub mod inbox;
 pub mod keys;
+pub mod moderation;
 pub mod objects;
 pub mod protocol;
 pub mod publish;

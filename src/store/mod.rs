@@ -6,11 +6,13 @@
 
 pub mod activities;
 pub mod actors;
+pub mod blocks;
 pub mod deliveries;
 pub mod followers;
 pub mod posts;
 pub mod remote_actors;
 pub mod remote_posts;
+pub mod reports;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -53,7 +55,7 @@ pub enum StoreError {
 
 /// Unique constraints the store turns into [`StoreError::Conflict`]. SQLite reports the
 /// columns rather than the constraint's name, so both spellings are listed.
-const UNIQUE_CONSTRAINTS: [(&str, &str); 7] = [
+const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("actors_username_key", "actors.username"),
     ("remote_actors_ap_id_key", "remote_actors.ap_id"),
     (
@@ -67,6 +69,9 @@ const UNIQUE_CONSTRAINTS: [(&str, &str); 7] = [
     ("remote_posts_ap_id_key", "remote_posts.ap_id"),
     ("users_login_key", "users.login"),
     ("outbox_activities_ap_id_key", "outbox_activities.ap_id"),
+    ("domain_blocks_domain_key", "domain_blocks.domain"),
+    ("actor_blocks_ap_id_key", "actor_blocks.ap_id"),
+    ("reports_activity_id_key", "reports.activity_id"),
 ];
 
 impl From<sqlx::Error> for StoreError {
@@ -76,7 +81,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let message = db.message();
                 let constraint = db.constraint();
-                for (name, columns) in UNIQUE_CONSTRAINTS {
+                for &(name, columns) in UNIQUE_CONSTRAINTS {
                     if constraint == Some(name) || message.ends_with(columns) {
                         return Self::Conflict(name);
                     }
