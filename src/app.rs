@@ -8,7 +8,10 @@ use tokio::{net::TcpListener, sync::Notify, sync::watch};
 
 use crate::{
     config::{Config, DatabaseUrl},
-    federation::{delivery::worker, http_client, keys, objects::instance_actor::InstanceActor},
+    federation::{
+        delivery::worker, http_client, keys, objects::instance_actor::InstanceActor,
+        rate_limit::RateLimiter,
+    },
     store::{Backend, Store, StoreError},
     web::{self, cache::PublicCache},
 };
@@ -58,6 +61,8 @@ pub struct Inner {
     pub deliveries_waiting: Notify,
     /// Rendered public pages, dropped when public content changes.
     pub public_cache: PublicCache,
+    /// The inbox's per-host rate limit (in memory, per process).
+    pub inbox_limiter: RateLimiter,
 }
 
 impl Deref for AppState {
@@ -97,6 +102,7 @@ impl AppState {
             instance_actor,
             deliveries_waiting: Notify::new(),
             public_cache: PublicCache::new(),
+            inbox_limiter: RateLimiter::inbox(),
         })))
     }
 

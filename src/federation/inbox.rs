@@ -6,6 +6,9 @@
 //! request never makes us fetch anything. Only then is the actor fetched (or read from the
 //! cache) and the signature verified, once more with a freshly fetched key if the cached one
 //! fails, since the actor may have rotated its key.
+//!
+//! Moderation sits in the cheap part: the per-host rate limit right after the signature header
+//! is read (429), and blocked actors and domains right after the actor id is known (403).
 
 use activitypub_federation::fetch::object_id::ObjectId;
 use bytes::Bytes;
@@ -39,6 +42,12 @@ pub enum InboxError {
     /// 400: the body is not an activity we can read.
     #[error("{0}")]
     BadRequest(String),
+    /// 403: the actor, or its domain, is blocked here.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 429: the sender's host has used up its allowance; it may try again after the wait.
+    #[error("too many requests from this host")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// 500: our side failed; the sender should retry.
     #[error("{0}")]
     Internal(String),
@@ -62,6 +71,12 @@ struct Envelope {
 /// Verifies and applies one incoming activity.
 pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Handled, InboxError> {
     let signature = SignatureHeader::from_headers(&request.headers)?;
+    let key_url = Url::parse(&signature.key_id)
+        .map_err(|_| InboxError::Unauthorized("the signature's keyId is not a URL".into()))?;
+    // Moderation: the per-host limit comes before any work that costs (digest, JSON, fetch).
+    data.inbox_limiter
+        .check(&crate::config::authority(&key_url))
+        .map_err(|retry_after| InboxError::TooManyRequests { retry_after })?;
     signatures::verify_digest(&request.headers, &request.body)?;
     let json: Value = serde_json::from_slice(&request.body)
         .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -77,8 +92,6 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
     );
     let _guard = span.enter();
 
-    let key_url = Url::parse(&signature.key_id)
-        .map_err(|_| InboxError::Unauthorized("the signature's keyId is not a URL".into()))?;
     if key_url.origin() != actor_id.origin() {
         return Err(InboxError::Unauthorized(
             "the signing key is not on the activity's actor's host".into(),
@@ -87,6 +100,20 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
     if envelope.id.origin() != actor_id.origin() {
         return Err(InboxError::BadRequest(
             "the activity's id is not on its actor's host".into(),
+        ));
+    }
+    // Moderation: a blocked actor or domain is refused by the actor id it claims, before the
+    // signature is verified, so a blocked host is never fetched from. A forged request naming
+    // a blocked actor is refused either way; the key is on the same host, checked above.
+    if let Some(block) = data
+        .store
+        .block_covering(&actor_id)
+        .await
+        .map_err(|e| InboxError::Internal(e.to_string()))?
+    {
+        tracing::info!(%block, "activity from a blocked sender refused");
+        return Err(InboxError::Forbidden(
+            "the sender is blocked by this server".into(),
         ));
     }
 

@@ -17,6 +17,7 @@ pub mod moderation;
 pub mod objects;
 pub mod protocol;
 pub mod publish;
+pub mod rate_limit;
 pub mod signatures;
 pub mod urls;
 pub mod webfinger;

@@ -1,11 +1,11 @@
 //! `POST /users/{username}/inbox` and `POST /inbox`: hand the request to the federation inbox
-//! pipeline and map its verdict to a status code (202, 400, 401, 404 or 500).
+//! pipeline and map its verdict to a status code (202, 400, 401, 403, 404, 429 or 500).
 
 use activitypub_federation::config::Data;
 use axum::{
     body::Bytes,
     extract::Path,
-    http::{HeaderMap, Method, StatusCode, Uri},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 
@@ -71,6 +71,18 @@ async fn receive(
         Err(InboxError::BadRequest(reason)) => {
             tracing::info!(%reason, "inbox refused a malformed activity");
             problem(StatusCode::BAD_REQUEST, &reason)
+        }
+        Err(InboxError::Forbidden(reason)) => problem(StatusCode::FORBIDDEN, &reason),
+        Err(InboxError::TooManyRequests { retry_after }) => {
+            let mut response = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this host; retry later",
+            );
+            let seconds = crate::federation::rate_limit::retry_after_secs(retry_after);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
         }
         Err(InboxError::Internal(cause)) => WebError::Internal(cause).into_response(),
     }

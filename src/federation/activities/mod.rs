@@ -6,6 +6,7 @@ pub mod accept;
 pub mod add;
 pub mod create;
 pub mod delete;
+pub mod flag;
 pub mod follow;
 pub mod reject;
 pub mod undo_follow;
@@ -65,6 +66,7 @@ pub async fn dispatch(
             apply::<delete::DeleteActor>(json, signer, data).await
         }
         "Delete" => apply::<delete::ReceivedDeletePost>(json, signer, data).await,
+        "Flag" => apply::<flag::ReceivedFlag>(json, signer, data).await,
         other => {
             let label = match json
                 .get("object")

@@ -45,7 +45,8 @@ pub struct Outgoing<'a> {
 }
 
 /// Stores `activity` once and queues a delivery to each inbox, in the caller's transaction.
-/// Inboxes on hosts that have failed for longer than [`UNREACHABLE_AFTER`] are skipped.
+/// Inboxes on hosts that have failed for longer than [`UNREACHABLE_AFTER`] are skipped, and so
+/// are blocked ones (`federation::moderation`).
 pub async fn enqueue<A: Serialize>(
     tx: &mut Tx,
     outgoing: Outgoing<'_>,
@@ -75,6 +76,9 @@ pub async fn enqueue<A: Serialize>(
         .collect();
     targets.sort();
     targets.dedup();
+    // Moderation: nothing goes to a blocked domain or to a blocked actor's own inbox.
+    let blocked = tx.blocked_inboxes(&targets).await?;
+    targets.retain(|inbox| !blocked.contains(inbox));
     tx.enqueue_deliveries(id, &targets).await
 }
 
