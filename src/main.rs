@@ -27,6 +27,9 @@ async fn main() -> ExitCode {
         Command::Follower(command) => cli::follower::run(config, command).await,
         Command::Post(command) => cli::post::run(config, command).await,
         Command::Delivery(command) => cli::delivery::run(config, command).await,
+        Command::Block(command) => cli::block::block(config, command).await,
+        Command::Unblock(command) => cli::block::unblock(config, command).await,
+        Command::Report(command) => cli::report::run(config, command).await,
         Command::Follow { actor, target } => {
             cli::follow::follow(config, &actor, &target, false).await
         }

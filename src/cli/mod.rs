@@ -2,10 +2,12 @@
 //! with a non-zero exit status.
 
 pub mod actor;
+pub mod block;
 pub mod delivery;
 pub mod follow;
 pub mod follower;
 pub mod post;
+pub mod report;
 pub mod serve;
 pub mod user;
 
@@ -92,6 +94,15 @@ pub enum Command {
     /// Statements and news: publish, edit, delete, list, pin.
     #[command(subcommand)]
     Post(post::PostCommand),
+    /// Block a domain or an actor, list blocks, import a blocklist.
+    #[command(subcommand)]
+    Block(block::BlockCommand),
+    /// Lift a block.
+    #[command(subcommand)]
+    Unblock(block::UnblockCommand),
+    /// Reports (Flag) received from other servers.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 impl Cli {
