@@ -199,6 +199,8 @@ pub async fn run_prepared(
         ));
         tracing::info!(address = %state.config.listen, base_url = %state.config.base_url, "serving");
         let mut stop = shutdown.clone();
+        // The peer address is kept for the editor's per-address sign-in throttling.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|stop| *stop).await;

@@ -337,7 +337,8 @@ pub async fn posts(
     Ok(posts)
 }
 
-/// Records who did what to which post.
+/// Records who did what to which post. Every change ends here, so this is also where the
+/// public pages cached in this process are dropped (other processes notice the site version).
 async fn audit(
     data: &FederationData,
     user: &User,
@@ -345,6 +346,7 @@ async fn audit(
     actor: &LocalActor,
     post: &Post,
 ) -> EditorialResult<()> {
+    data.invalidate_public_cache();
     let subject = format!("{}/posts/{}", actor.username, post.id);
     data.store
         .audit(Some(user.id), action, &subject, &headline(post))

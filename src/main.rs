@@ -30,12 +30,18 @@ async fn main() -> ExitCode {
         Command::Block(command) => cli::block::block(config, command).await,
         Command::Unblock(command) => cli::block::unblock(config, command).await,
         Command::Report(command) => cli::report::run(config, command).await,
-        Command::Follow { actor, target } => {
-            cli::follow::follow(config, &actor, &target, false).await
-        }
+        Command::Follow {
+            actor,
+            target,
+            boost,
+        } => cli::follow::follow(config, &actor, &target, false, &boost).await,
         Command::Unfollow { actor, target } => {
-            cli::follow::follow(config, &actor, &target, true).await
+            cli::follow::follow(config, &actor, &target, true, &[]).await
         }
+        Command::Boost { actor, post } => cli::boost::boost(config, &actor, &post, false).await,
+        Command::Unboost { actor, post } => cli::boost::boost(config, &actor, &post, true).await,
+        Command::Group(command) => cli::boost::group(config, command).await,
+        Command::Reply(command) => cli::boost::reply(config, command).await,
         Command::Network { limit } => cli::follow::network(config, limit).await,
         Command::User(command) => cli::user::run(config, command).await,
         Command::Token(TokenCommand::Create { login, label }) => {

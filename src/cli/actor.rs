@@ -84,6 +84,8 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
             if approve_followers {
                 tx.set_manually_approves_followers(actor.id, true).await?;
             }
+            // The instance's home page lists the accounts.
+            tx.bump_site_version().await?;
             tx.commit().await?;
             println!("{}", urls::actor(&config.base_url, actor.username.as_str()));
         }

@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     domain::{Handle, RemoteActor},
     federation::{FederationData, follows, objects::remote_actor::ApRemoteActor, webfinger},
+    store::boosts::BoostRule,
 };
 
 /// Resolves `@name@host` or an actor URL to the remote actor, fetching it.
@@ -25,7 +26,13 @@ async fn resolve(data: &FederationData, target: &str) -> anyhow::Result<RemoteAc
     Ok(actor.0)
 }
 
-pub async fn follow(config: Config, username: &str, target: &str, stop: bool) -> CliResult {
+pub async fn follow(
+    config: Config,
+    username: &str,
+    target: &str,
+    stop: bool,
+    boost: &[String],
+) -> CliResult {
     let state = AppState::prepare(config).await?;
     let data = state.federation_config().await?.to_request_data();
     let actor = state
@@ -45,6 +52,22 @@ pub async fn follow(config: Config, username: &str, target: &str, stop: bool) ->
         }
     } else {
         let following = follows::follow(&state.store, base, &actor, &remote).await?;
+        if !boost.is_empty() {
+            let rule = if boost.iter().any(|b| b == "all") {
+                BoostRule::All
+            } else {
+                BoostRule::Tags(
+                    boost
+                        .iter()
+                        .map(|t| t.trim_start_matches('#').to_lowercase())
+                        .collect(),
+                )
+            };
+            state
+                .store
+                .set_boost_rule(actor.id, remote.id, Some(&rule))
+                .await?;
+        }
         println!("{}\t{}", following.state.as_str(), remote.ap_id);
     }
     state.store.close().await;

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod block;
+pub mod boost;
 pub mod delivery;
 pub mod follow;
 pub mod follower;
@@ -70,7 +71,28 @@ pub enum Command {
         #[arg(long)]
         actor: String,
         target: String,
+        /// Boost its public top-level posts automatically: `all`, or a hashtag (repeatable).
+        #[arg(long, value_name = "all|TAG")]
+        boost: Vec<String>,
     },
+    /// Share a post (ours or anyone's, by URL) with an account's followers.
+    Boost {
+        #[arg(long)]
+        actor: String,
+        post: String,
+    },
+    /// Take a boost back.
+    Unboost {
+        #[arg(long)]
+        actor: String,
+        post: String,
+    },
+    /// Members of a group account (the International), whose public posts it boosts.
+    #[command(subcommand)]
+    Group(boost::GroupCommand),
+    /// Replies held for approval, and mentions of our accounts.
+    #[command(subcommand)]
+    Reply(boost::ReplyCommand),
     /// Stop following an account.
     Unfollow {
         #[arg(long)]

@@ -6,6 +6,7 @@ use super::CliResult;
 use crate::{
     app::{self, Role},
     config::Config,
+    domain::credentials,
 };
 
 #[derive(Debug, clap::Args)]
@@ -27,12 +28,23 @@ pub async fn serve(config: Config, args: ServeArgs) -> CliResult {
     } else {
         Some(app::bind(&config).await?)
     };
-    let setup_hint = config.base_url.clone();
     let store = app::open_store(&config).await?;
-    if store.count_actors().await? == 0 {
+    if args.role != Role::Worker && store.count_users().await? == 0 {
+        // A new link at every start while nobody has used one: only its hash is stored, so
+        // the link printed last is the one that works.
+        let token = credentials::generate_token();
+        store
+            .replace_setup_token(&credentials::token_hash(&token))
+            .await?;
+        let mut link = config.base_url.join("/setup")?;
+        link.query_pairs_mut().append_pair("token", &token);
+        eprintln!(
+            "No users yet. Open this one-time link to create the admin and the first organization account:\n  {link}"
+        );
+    } else if store.count_actors().await? == 0 {
         eprintln!(
             "No organization account yet. Create one with:\n  broadside actor create USERNAME --name \"Organization name\"\n(it will be found as @USERNAME@{})",
-            crate::config::authority(&setup_hint)
+            crate::config::authority(&config.base_url)
         );
     }
     store.close().await;

@@ -8,6 +8,7 @@
 //! signature first and keeps every delivery in the database until it is done.
 
 pub mod activities;
+pub mod boosts;
 pub mod delivery;
 pub mod follows;
 pub mod http_client;
@@ -15,6 +16,7 @@ pub mod inbox;
 pub mod keys;
 pub mod moderation;
 pub mod objects;
+pub mod profile;
 pub mod protocol;
 pub mod publish;
 pub mod rate_limit;

@@ -98,7 +98,7 @@ pub async fn create(
     }
     let post = reload(&mut tx, id).await?;
     if intent == Intent::Publish {
-        queue_create(&mut tx, base, actor, &post).await?;
+        queue_create(&mut tx, store, base, actor, &post).await?;
     }
     tx.commit().await?;
     Ok(post)
@@ -135,7 +135,7 @@ pub async fn publish_draft(
     let mut tx = store.begin().await?;
     tx.publish_post(post.id).await?;
     let post = reload(&mut tx, post.id).await?;
-    queue_create(&mut tx, base, actor, &post).await?;
+    queue_create(&mut tx, store, base, actor, &post).await?;
     tx.commit().await?;
     Ok(post)
 }
@@ -182,6 +182,7 @@ pub async fn publish_due(store: &Store, base: &Url) -> Result<usize, PublishErro
 
 async fn queue_create(
     tx: &mut Tx,
+    store: &Store,
     base: &Url,
     actor: &LocalActor,
     post: &Post,
@@ -194,7 +195,9 @@ async fn queue_create(
         signer: Some(actor.id),
         post_id: Some(post.id),
     };
-    delivery::enqueue(tx, outgoing, &activity, &inboxes).await
+    delivery::enqueue(tx, outgoing, &activity, &inboxes).await?;
+    // Group accounts (the International) relay their members' posts.
+    super::boosts::relay_to_groups(tx, store, base, actor, &activity.object.id).await
 }
 
 /// Corrects a post. A published post's followers receive an `Update` carrying `updated`.

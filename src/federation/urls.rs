@@ -107,6 +107,24 @@ pub fn page(collection: &Url, page: i64) -> Url {
     url
 }
 
+/// If `url` is one of our post ids, the post's number.
+pub fn post_id_of(base: &Url, url: &Url) -> Option<i64> {
+    if url.origin() != base.origin() || url.query().is_some() {
+        return None;
+    }
+    let mut segments = url.path_segments()?;
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some("users"), Some(_), Some("posts"), Some(id), None) => id.parse().ok(),
+        _ => None,
+    }
+}
+
 /// If `url` is one of our actor ids, its username.
 pub fn username_of_actor<'a>(base: &Url, url: &'a Url) -> Option<&'a str> {
     if url.origin() != base.origin() || url.query().is_some() || url.fragment().is_some() {

@@ -192,4 +192,41 @@ impl Tx {
         .await?;
         Ok(())
     }
+
+    /// Replaces what an account's profile shows: name, bio, images and profile links.
+    pub async fn update_actor_profile(
+        &mut self,
+        actor_id: i64,
+        profile: &ActorProfile,
+    ) -> StoreResult<LocalActor> {
+        let fields = serde_json::to_string(&profile.fields)
+            .map_err(|e| StoreError::Corrupt(format!("profile fields: {e}")))?;
+        let row: ActorRow = sqlx::query_as(concat!(
+            "UPDATE actors SET name = $1, summary_md = $2, summary_html = $3, icon_url = $4, \
+             image_url = $5, fields_json = $6, updated_at = $7 WHERE id = $8 RETURNING ",
+            columns!()
+        ))
+        .bind(profile.name.clone())
+        .bind(profile.summary_md.clone())
+        .bind(profile.summary_html.clone())
+        .bind(profile.icon_url.as_ref().map(|u| u.to_string()))
+        .bind(profile.image_url.as_ref().map(|u| u.to_string()))
+        .bind(fields)
+        .bind(now_millis())
+        .bind(actor_id)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        LocalActor::try_from(row)
+    }
+}
+
+/// What an account's profile page and actor document show, as the editor saves it.
+#[derive(Debug, Clone)]
+pub struct ActorProfile {
+    pub name: String,
+    pub summary_md: String,
+    pub summary_html: String,
+    pub icon_url: Option<Url>,
+    pub image_url: Option<Url>,
+    pub fields: Vec<ProfileField>,
 }

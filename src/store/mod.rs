@@ -7,8 +7,10 @@
 pub mod activities;
 pub mod actors;
 pub mod blocks;
+pub mod boosts;
 pub mod deliveries;
 pub mod followers;
+pub mod interactions;
 pub mod posts;
 pub mod remote_actors;
 pub mod remote_posts;

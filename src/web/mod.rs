@@ -6,6 +6,7 @@ pub mod actors;
 pub mod api;
 pub mod cache;
 pub mod conditional;
+pub mod editor;
 pub mod error;
 pub mod feeds;
 pub mod health;
@@ -86,6 +87,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .merge(single)
         .merge(inboxes)
         .merge(api::router())
+        .merge(editor::router())
         .fallback(error::not_found)
         .layer(FederationMiddleware::new(federation))
         .layer(TraceLayer::new_for_http())

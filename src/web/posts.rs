@@ -72,7 +72,8 @@ struct RetractedPage<'a> {
 }
 
 /// The post `id` of the account `username`, as the public may see it: published or retracted.
-/// Drafts, other accounts' posts and ids that are not numbers are all "not found".
+/// Unpublished posts (drafts, in review, scheduled), other accounts' posts and ids that are
+/// not numbers are all "not found".
 async fn load(data: &AppState, username: &str, id: &str) -> Result<(LocalActor, Post), WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let actor = find_actor(data, username).await?;
@@ -80,7 +81,7 @@ async fn load(data: &AppState, username: &str, id: &str) -> Result<(LocalActor, 
         .store
         .post_by_id(id)
         .await?
-        .filter(|p| p.actor_id == actor.id && p.state != PostState::Draft)
+        .filter(|p| p.actor_id == actor.id && !p.state.is_unpublished())
         .ok_or(WebError::NotFound)?;
     Ok((actor, post))
 }

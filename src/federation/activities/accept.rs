@@ -68,6 +68,8 @@ pub async fn approve_pending(
     };
     let inbox = follower.remote.delivery_inbox().clone();
     crate::federation::delivery::enqueue(&mut tx, outgoing, &accept, &[inbox]).await?;
+    // The follower count on the account's page changes.
+    tx.bump_site_version().await?;
     tx.commit().await
 }
 

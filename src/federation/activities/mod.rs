@@ -4,11 +4,14 @@
 
 pub mod accept;
 pub mod add;
+pub mod announce;
 pub mod create;
 pub mod delete;
 pub mod flag;
 pub mod follow;
+pub mod like;
 pub mod reject;
+pub mod undo;
 pub mod undo_follow;
 pub mod update;
 
@@ -18,10 +21,12 @@ use serde_json::Value;
 use url::Url;
 
 use super::{
-    FederationData, FederationError,
+    FederationData, FederationError, boosts,
     objects::{remote_actor::ApRemoteActor, remote_post},
+    urls,
 };
 use crate::store::Tx;
+use crate::store::interactions::{InteractionKind, NewInteraction};
 
 /// Opens the transaction an incoming activity is applied in, or None if it was applied before.
 pub(crate) async fn begin_once(
@@ -58,6 +63,11 @@ pub async fn dispatch(
         "Reject" => apply::<reject::ReceivedReject>(json, signer, data).await,
         "Create" | "Update" if json.get("object").is_some_and(remote_post::is_post) => {
             apply::<create::ReceivedPost>(json, signer, data).await
+        }
+        "Like" => apply::<like::ReceivedLike>(json, signer, data).await,
+        "Announce" => apply::<announce::ReceivedAnnounce>(json, signer, data).await,
+        "Undo" if undo::is_undo_of_interaction(&json) => {
+            apply::<undo::ReceivedUndo>(json, signer, data).await
         }
         "Undo" if undo_follow::is_undo_follow(&json) => {
             apply::<undo_follow::UndoFollow>(json, signer, data).await
@@ -110,8 +120,9 @@ pub(crate) fn id_of(value: &Value) -> Option<Url> {
     }
 }
 
-/// Keeps a post received in a Create or Update, if one of our accounts follows its author.
-/// Posts of accounts nobody here follows are acknowledged and dropped.
+/// Handles a post received in a Create or Update: a reply to one of our posts is held for
+/// approval, a mention of one of our accounts is listed, and a post of an account we follow
+/// is kept (and, if new, public and not a reply, boosted by the accounts whose rules say so).
 pub(crate) async fn keep_post(
     data: &FederationData,
     activity_id: &Url,
@@ -121,16 +132,176 @@ pub(crate) async fn keep_post(
     let Some(remote) = data.store.remote_actor_by_ap_id(actor).await? else {
         return Ok(());
     };
-    if !data.store.is_followed_locally(remote.id).await? {
+    let post = remote_post::object_to_remote_post(object, actor, remote.id)?;
+    let base = &data.config.base_url;
+    let reply_to = post
+        .in_reply_to
+        .as_ref()
+        .and_then(|target| urls::post_id_of(base, target));
+    let mentioned = mentioned_accounts(data, object).await?;
+    let followed = data.store.is_followed_locally(remote.id).await?;
+    if reply_to.is_none() && mentioned.is_empty() && !followed {
         tracing::debug!(activity = %activity_id, "post of an account nobody here follows; dropped");
         return Ok(());
     }
-    let post = remote_post::object_to_remote_post(object, actor, remote.id)?;
     let Some(mut tx) = begin_once(data, activity_id).await? else {
         return Ok(());
     };
-    tx.upsert_remote_post(&post).await?;
+    let interaction = |kind, post_id, actor_id| NewInteraction {
+        kind,
+        activity_id: activity_id.clone(),
+        remote_actor_id: remote.id,
+        post_id,
+        actor_id,
+        object_id: Some(post.ap_id.clone()),
+        content: Some(post.content.clone()),
+        url: post.url.clone(),
+        approved: false,
+    };
+    if let Some(post_id) = reply_to {
+        if data
+            .store
+            .post_by_id(post_id)
+            .await?
+            .is_some_and(|p| p.state == crate::domain::PostState::Published)
+        {
+            tx.insert_interaction(&interaction(InteractionKind::Reply, Some(post_id), None))
+                .await?;
+            tracing::info!(activity = %activity_id, post = post_id, "reply held for approval");
+        }
+    } else if let Some(actor_id) = mentioned.first() {
+        tx.insert_interaction(&interaction(
+            InteractionKind::Mention,
+            None,
+            Some(*actor_id),
+        ))
+        .await?;
+    }
+    if followed {
+        let is_new = data.store.remote_post(&post.ap_id).await?.is_none();
+        tx.upsert_remote_post(&post).await?;
+        if is_new && post.in_reply_to.is_none() && is_public(object) {
+            let tags = hashtags(object);
+            let boosted = boosts::Boosted {
+                object: post.ap_id.clone(),
+                author: Some(remote.ap_id.clone()),
+                author_inbox: Some(remote.delivery_inbox().clone()),
+            };
+            for (actor_id, rule) in tx.boost_rules_for(remote.id).await? {
+                if boosts::rule_matches(&rule, &tags)
+                    && let Some(booster) = data.store.actor_by_id(actor_id).await?
+                {
+                    boosts::queue_boost(&mut tx, base, &booster, &boosted, true).await?;
+                }
+            }
+        }
+    }
     tx.commit().await?;
-    tracing::info!(activity = %activity_id, post = %post.ap_id, "post of a followed account kept");
+    data.deliveries_waiting.notify_one();
+    tracing::info!(activity = %activity_id, post = %post.ap_id, "post received");
+    Ok(())
+}
+
+/// Our accounts a post names in its `Mention` tags.
+async fn mentioned_accounts(
+    data: &FederationData,
+    object: &Value,
+) -> Result<Vec<i64>, FederationError> {
+    let mut accounts = Vec::new();
+    for tag in object.get("tag").map(one_or_many).unwrap_or_default() {
+        if tag.get("type").and_then(Value::as_str) != Some("Mention") {
+            continue;
+        }
+        let Some(href) = tag.get("href").and_then(id_of) else {
+            continue;
+        };
+        if let Some(username) = urls::username_of_actor(&data.config.base_url, &href)
+            && let Some(actor) = data.store.actor_by_username(username).await?
+        {
+            accounts.push(actor.id);
+        }
+    }
+    Ok(accounts)
+}
+
+fn one_or_many(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Whether a post is addressed to the public (in `to` or `cc`).
+fn is_public(object: &Value) -> bool {
+    ["to", "cc"].iter().any(|field| {
+        object
+            .get(*field)
+            .map(one_or_many)
+            .unwrap_or_default()
+            .iter()
+            .any(|v| {
+                matches!(
+                    v.as_str(),
+                    Some(super::protocol::context::PUBLIC | "as:Public" | "Public")
+                )
+            })
+    })
+}
+
+/// A post's hashtags, without `#`.
+fn hashtags(object: &Value) -> Vec<String> {
+    object
+        .get("tag")
+        .map(one_or_many)
+        .unwrap_or_default()
+        .iter()
+        .filter(|tag| tag.get("type").and_then(Value::as_str) == Some("Hashtag"))
+        .filter_map(|tag| tag.get("name").and_then(Value::as_str))
+        .map(|name| name.trim_start_matches('#').to_owned())
+        .collect()
+}
+
+/// Records a like or boost of one of our published posts; others are acknowledged and dropped.
+pub(crate) async fn record_interaction(
+    data: &FederationData,
+    kind: InteractionKind,
+    activity_id: &Url,
+    actor: &Url,
+    object: &Url,
+) -> Result<(), FederationError> {
+    let Some(post_id) = urls::post_id_of(&data.config.base_url, object) else {
+        tracing::debug!(activity = %activity_id, "interaction with something not ours; dropped");
+        return Ok(());
+    };
+    let published = data
+        .store
+        .post_by_id(post_id)
+        .await?
+        .is_some_and(|p| p.state == crate::domain::PostState::Published);
+    let Some(remote) = data.store.remote_actor_by_ap_id(actor).await? else {
+        return Ok(());
+    };
+    if !published {
+        return Ok(());
+    }
+    let Some(mut tx) = begin_once(data, activity_id).await? else {
+        return Ok(());
+    };
+    tx.insert_interaction(&NewInteraction {
+        kind,
+        activity_id: activity_id.clone(),
+        remote_actor_id: remote.id,
+        post_id: Some(post_id),
+        actor_id: None,
+        object_id: None,
+        content: None,
+        url: None,
+        approved: true,
+    })
+    .await?;
+    tx.bump_site_version().await?;
+    tx.commit().await?;
+    tracing::info!(activity = %activity_id, post = post_id, kind = kind.as_str(), "interaction recorded");
     Ok(())
 }

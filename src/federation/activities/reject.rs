@@ -60,6 +60,8 @@ pub async fn reject_follower(
     };
     let inbox = follower.remote.delivery_inbox().clone();
     crate::federation::delivery::enqueue(&mut tx, outgoing, &reject, &[inbox]).await?;
+    // The follower count on the account's page changes.
+    tx.bump_site_version().await?;
     tx.commit().await
 }
 
