@@ -92,7 +92,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
 
 fn follower_row(follower: &crate::domain::Follower) -> FollowerRow {
     FollowerRow {
-        handle: format!("@{}", follower.remote.handle()),
+        handle: follower.remote.handle().to_string(),
         url: follower
             .remote
             .url

@@ -36,7 +36,7 @@ impl Row {
     fn of(follower: &Follower) -> Self {
         Self {
             ap_id: follower.remote.ap_id.to_string(),
-            handle: format!("@{}", follower.remote.handle()),
+            handle: follower.remote.handle().to_string(),
             name: follower.remote.name.clone(),
             url: follower
                 .remote
