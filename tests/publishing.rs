@@ -520,3 +520,60 @@ async fn an_image_reaches_followers_with_its_alt_text_and_size() {
     assert_eq!(served.bytes().await.unwrap().as_ref(), png);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_host_failing_for_days_is_skipped_until_heard_from() {
+    use sqlx::Connection;
+
+    let server = TestServer::start().await;
+    let (store, actor) = isg(&server).await;
+    let down = Peer::start().await;
+    let up = Peer::start().await;
+    add_follower(&store, &actor, &down, "a").await;
+    add_follower(&store, &actor, &up, "b").await;
+    // `down` has failed every delivery for four days (written directly: no code path sets a
+    // failure time in the past).
+    let down_host = broadside::config::authority(&down.origin);
+    store.record_host_failure(&down_host).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(server.config.database.as_str())
+        .await
+        .unwrap();
+    let four_days_ago = broadside::store::now_millis() - 4 * 24 * 3600 * 1000;
+    sqlx::query("UPDATE hosts SET failing_since = $1 WHERE host = $2")
+        .bind(four_days_ago)
+        .bind(down_host.clone())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    publish(
+        &server,
+        &store,
+        &actor,
+        &statement("Skipped", "Text.", "en"),
+    )
+    .await;
+    up.wait_for("Create").await;
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(
+        counts.queued + counts.delivered + counts.failed,
+        1,
+        "one delivery, to the reachable host; none queued for the unreachable one"
+    );
+    assert!(down.received().is_empty());
+
+    // Once the host is heard from (or an operator retries it), it is delivered to again.
+    store.record_host_success(&down_host).await.unwrap();
+    publish(
+        &server,
+        &store,
+        &actor,
+        &statement("Delivered", "Text.", "en"),
+    )
+    .await;
+    let create = down.wait_for("Create").await;
+    assert_eq!(create.activity["object"]["name"], "Delivered");
+    conn.close().await.unwrap();
+    server.stop().await;
+}
