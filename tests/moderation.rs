@@ -9,15 +9,19 @@ mod common;
 use std::process::Command;
 
 use broadside::{
-    domain::{ActorKind, BlockedDomain, FollowState, NewActor, Username},
+    domain::{ActorKind, BlockedDomain, FollowState, NewActor, PostKind, Username},
     federation::{
         delivery::{self, Outgoing},
         moderation,
         rate_limit::INBOX_BURST,
     },
     store::{
-        Store, deliveries::NewOutboxActivity, remote_actors::NewRemoteActor,
-        remote_posts::NewRemotePost, reports::NewReport,
+        Store,
+        deliveries::NewOutboxActivity,
+        interactions::{InteractionKind, NewInteraction},
+        remote_actors::NewRemoteActor,
+        remote_posts::NewRemotePost,
+        reports::NewReport,
     },
 };
 use common::{Peer, RemoteTestActor, TestDb, TestServer, backends, eventually, fixture};
@@ -105,15 +109,31 @@ async fn a_blocked_domains_activities_get_403_and_its_follower_is_gone() {
     follow_isg(&server, &alice).await;
     follow_isg(&server, &carol).await;
     assert_eq!(followers_total(&server).await, 2);
+    let post = server
+        .publish_post("isg", PostKind::News, None, "Hello", "en")
+        .await;
+    let response = alice
+        .post(&server.url("/inbox"), &like(&alice, &server))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let store = server.store().await;
+    assert_eq!(store.interaction_counts(post).await.unwrap().likes, 1);
+    // The Accepts are marked delivered just after the peer has them.
+    eventually("the Accepts to be delivered", || async {
+        store.delivery_counts().await.unwrap().queued == 0
+    })
+    .await;
 
     let host = broadside::config::authority(&blocked.origin);
     let out = cli(&server, &["block", "domain", &host]).unwrap();
     assert_eq!(
         out,
         format!(
-            "blocked {host}: removed 1 followers, 0 follows, 0 kept posts, 0 queued deliveries"
+            "blocked {host}: removed 1 followers, 0 follows, 0 kept posts, 1 interactions, \
+             0 queued deliveries"
         )
     );
+    assert_eq!(store.interaction_counts(post).await.unwrap().likes, 0);
     // The collection is cached; the block moves the site version, which the server polls.
     eventually("alice's follow to be gone", || async {
         followers_total(&server).await == 1
@@ -136,7 +156,6 @@ async fn a_blocked_domains_activities_get_403_and_its_follower_is_gone() {
     let dave = blocked.add_actor("dave");
     let dave_follow = dave.follow(&server.actor_url("isg"));
     assert_forbidden(dave.post(&server.url("/inbox"), &dave_follow).await).await;
-    let store = server.store().await;
     assert!(
         store
             .remote_actor_by_ap_id(&dave.id)
@@ -233,7 +252,8 @@ async fn blocking_an_actor_refuses_that_actor_only() {
     assert_eq!(
         cli(&server, &["block", "actor", alice.id.as_str()]).unwrap(),
         format!(
-            "{} was already blocked: removed 0 followers, 0 follows, 0 kept posts, 0 queued deliveries",
+            "{} was already blocked: removed 0 followers, 0 follows, 0 kept posts, \
+             0 interactions, 0 queued deliveries",
             alice.id
         )
     );
@@ -534,6 +554,19 @@ async fn store_blocks_purge_and_filter_on_every_backend() {
             tx.upsert_remote_post(&remote_post(remote.id, &format!("{}/p/1", remote.ap_id)))
                 .await
                 .unwrap();
+            tx.insert_interaction(&NewInteraction {
+                kind: InteractionKind::Mention,
+                activity_id: Url::parse(&format!("{}/p/1/activity", remote.ap_id)).unwrap(),
+                remote_actor_id: remote.id,
+                post_id: None,
+                actor_id: Some(isg.id),
+                object_id: None,
+                content: Some("<p>@isg</p>".into()),
+                url: None,
+                approved: false,
+            })
+            .await
+            .unwrap();
         }
         tx.upsert_following(isg.id, sub.id, "https://isg.example/users/isg#follows/1")
             .await
@@ -556,9 +589,10 @@ async fn store_blocks_purge_and_filter_on_every_backend() {
                 outcome.purged.followers,
                 outcome.purged.following,
                 outcome.purged.posts,
+                outcome.purged.interactions,
                 outcome.purged.deliveries
             ),
-            (2, 1, 2, 2),
+            (2, 1, 2, 2, 2),
             "{backend}: the domain and its subdomain, not bad.example.org"
         );
         let counts = store.delivery_counts().await.unwrap();

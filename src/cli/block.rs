@@ -18,7 +18,8 @@ use crate::{
 #[derive(Debug, Subcommand)]
 pub enum BlockCommand {
     /// Block a domain and its subdomains: their activities are refused, their follows of our
-    /// accounts (and ours of them) and their kept posts removed, and nothing is delivered there.
+    /// accounts (and ours of them), kept posts and interactions removed, and nothing is
+    /// delivered there.
     Domain {
         /// e.g. example.org (covers social.example.org too)
         host: String,
@@ -129,6 +130,7 @@ fn print_block(what: &str, outcome: moderation::BlockOutcome) {
         followers,
         following,
         posts,
+        interactions,
         deliveries,
     } = outcome.purged;
     let done = if outcome.added {
@@ -138,7 +140,7 @@ fn print_block(what: &str, outcome: moderation::BlockOutcome) {
     };
     println!(
         "{done}: removed {followers} followers, {following} follows, {posts} kept posts, \
-         {deliveries} queued deliveries"
+         {interactions} interactions, {deliveries} queued deliveries"
     );
 }
 

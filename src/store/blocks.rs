@@ -1,5 +1,5 @@
-//! Blocked domains and actors, and what a block removes: follows both ways, kept posts, and
-//! queued deliveries.
+//! Blocked domains and actors, and what a block removes: follows both ways, kept posts,
+//! their interactions with ours, and queued deliveries.
 //!
 //! Hosts are matched in Rust ([`BlockedDomain::covers_authority`]) and looked up with the
 //! list of entries that would cover them ([`block::candidates`]), so a domain block covering
@@ -41,6 +41,8 @@ pub struct Purged {
     pub following: u64,
     /// Posts of theirs we kept.
     pub posts: u64,
+    /// Their likes, boosts and replies of our posts and mentions of our accounts.
+    pub interactions: u64,
     /// Deliveries to them still queued, now failed with `blocked`.
     pub deliveries: u64,
 }
@@ -50,6 +52,7 @@ impl Purged {
         self.followers += other.followers;
         self.following += other.following;
         self.posts += other.posts;
+        self.interactions += other.interactions;
         self.deliveries += other.deliveries;
     }
 }
@@ -209,8 +212,8 @@ impl Tx {
     }
 
     /// Removes what ties us to every actor on the blocked domains: their follows of our
-    /// accounts and ours of them, the posts of theirs we kept, and deliveries to their hosts
-    /// still queued (failed with `blocked`). Takes a list so that an imported blocklist reads
+    /// accounts and ours of them, the posts of theirs we kept, their likes, boosts, replies
+    /// and mentions, and deliveries to their hosts still queued (failed with `blocked`). Takes a list so that an imported blocklist reads
     /// the known hosts once, not once per domain.
     pub async fn purge_domains(&mut self, domains: &[BlockedDomain]) -> StoreResult<Purged> {
         let mut purged = Purged::default();
@@ -277,12 +280,13 @@ impl Tx {
     }
 
     async fn purge_remote_actor(&mut self, remote_actor_id: i64) -> StoreResult<Purged> {
-        let mut counts = [0_u64; 3];
+        let mut counts = [0_u64; 4];
         // Fixed statements, one per table, so no SQL is assembled from names.
         let statements = [
             "DELETE FROM followers WHERE remote_actor_id = $1",
             "DELETE FROM following WHERE remote_actor_id = $1",
             "DELETE FROM remote_posts WHERE remote_actor_id = $1",
+            "DELETE FROM interactions WHERE remote_actor_id = $1",
         ];
         for (count, sql) in counts.iter_mut().zip(statements) {
             *count = sqlx::query(sql)
@@ -291,11 +295,12 @@ impl Tx {
                 .await?
                 .rows_affected();
         }
-        let [followers, following, posts] = counts;
+        let [followers, following, posts, interactions] = counts;
         Ok(Purged {
             followers,
             following,
             posts,
+            interactions,
             deliveries: 0,
         })
     }
