@@ -174,3 +174,20 @@ fn a_post_with_an_image_is_published_listed_pinned_corrected_and_retracted() {
         "nothing half-published"
     );
 }
+
+#[test]
+fn boosting_a_post_at_an_internal_address_is_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["actor", "create", "isg", "--name", "ISG"]).unwrap();
+    // The cloud metadata address, as an IP literal (it never reaches the DNS check).
+    let refused = run(
+        dir.path(),
+        &[
+            "boost",
+            "--actor",
+            "isg",
+            "http://169.254.169.254/latest/meta-data",
+        ],
+    );
+    assert!(refused.unwrap_err().contains("internal address"));
+}

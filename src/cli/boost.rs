@@ -42,6 +42,9 @@ async fn boosted(data: &FederationData, post: &str) -> anyhow::Result<Boosted> {
             author_inbox: None,
         });
     }
+    // Like every outgoing request: no internal addresses (IP literals never reach the
+    // resolver that refuses internal host names).
+    crate::federation::http_client::check_target(&object, data.config.allow_private_networks)?;
     let response = data
         .http
         .get(object.as_str())
