@@ -16,7 +16,6 @@ use broadside::{
         Store,
         boosts::{BoostRule, Member},
         interactions::InteractionKind,
-        remote_actors::NewRemoteActor,
     },
 };
 use common::{Peer, TestServer, eventually};
@@ -61,27 +60,7 @@ async fn instance(username: &str, kind: ActorKind) -> Instance {
 }
 
 async fn add_follower(store: &Store, actor: &LocalActor, peer: &Peer) {
-    let id = peer.url("/users/reader");
-    let remote = store
-        .upsert_remote_actor(&NewRemoteActor {
-            ap_id: id.clone(),
-            actor_type: "Person".into(),
-            username: "reader".into(),
-            host: broadside::config::authority(&id),
-            name: None,
-            inbox: peer.url("/users/reader/inbox"),
-            shared_inbox: Some(peer.url("/inbox")),
-            url: None,
-            public_key_id: format!("{id}#main-key"),
-            public_key_pem: "unused".into(),
-        })
-        .await
-        .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    common::add_follower(store, actor.id, peer, "reader", true).await;
 }
 
 /// `from` follows `to`'s account by handle and waits for the Accept; returns it as remote.

@@ -8,42 +8,16 @@ mod common;
 use broadside::{
     domain::{FollowState, Language, LocalActor, Post, PostDraft, PostKind},
     federation::publish,
-    store::{Store, remote_actors::NewRemoteActor},
+    store::Store,
 };
 use common::{Peer, TestServer, eventually};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
-/// Makes `name` on `peer` a follower of `actor` directly in the store (the follow handshake
-/// itself is tested in tests/federation.rs); its inbox is the peer's shared inbox.
+/// A follower on `peer` whose server has a shared inbox.
 async fn add_follower(store: &Store, actor: &LocalActor, peer: &Peer, name: &str) {
-    let id = peer.url(&format!("/users/{name}"));
-    let remote = store
-        .upsert_remote_actor(&NewRemoteActor {
-            ap_id: id.clone(),
-            actor_type: "Person".into(),
-            username: name.into(),
-            host: broadside::config::authority(&id),
-            name: None,
-            inbox: peer.url(&format!("/users/{name}/inbox")),
-            shared_inbox: Some(peer.url("/inbox")),
-            url: None,
-            public_key_id: format!("{id}#main-key"),
-            public_key_pem: "unused".into(),
-        })
-        .await
-        .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.upsert_follower(
-        actor.id,
-        remote.id,
-        &format!("{id}/follow"),
-        FollowState::Accepted,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    common::add_follower(store, actor.id, peer, name, true).await;
 }
 
 async fn isg(server: &TestServer) -> (Store, LocalActor) {
@@ -276,27 +250,7 @@ async fn an_inbox_answering_410_ends_the_follow() {
     let (store, actor) = isg(&server).await;
     let peer = Peer::start().await;
     // This follower's server has no shared inbox: deliveries go to the personal inbox.
-    let id = peer.url("/users/gone");
-    let remote = store
-        .upsert_remote_actor(&NewRemoteActor {
-            ap_id: id.clone(),
-            actor_type: "Person".into(),
-            username: "gone".into(),
-            host: broadside::config::authority(&id),
-            name: None,
-            inbox: peer.url("/users/gone/inbox"),
-            shared_inbox: None,
-            url: None,
-            public_key_id: format!("{id}#main-key"),
-            public_key_pem: "unused".into(),
-        })
-        .await
-        .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    common::add_follower(&store, actor.id, &peer, "gone", false).await;
     peer.script_inbox(vec![StatusCode::GONE]);
 
     publish(&server, &store, &actor, &statement("Gone", "Text.", "en")).await;

@@ -136,11 +136,7 @@ async fn an_accept_in_flight_survives_sigkill_and_restart() {
 
 #[tokio::test]
 async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
-    use broadside::{
-        config::DatabaseUrl,
-        domain::FollowState,
-        store::{Store, remote_actors::NewRemoteActor},
-    };
+    use broadside::{config::DatabaseUrl, store::Store};
 
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -167,27 +163,7 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
         if n % 3 == 0 {
             peer.hang_inbox(1);
         }
-        let id = peer.url("/users/follower");
-        let remote = store
-            .upsert_remote_actor(&NewRemoteActor {
-                ap_id: id.clone(),
-                actor_type: "Person".into(),
-                username: "follower".into(),
-                host: broadside::config::authority(&id),
-                name: None,
-                inbox: peer.url("/users/follower/inbox"),
-                shared_inbox: Some(peer.url("/inbox")),
-                url: None,
-                public_key_id: format!("{id}#main-key"),
-                public_key_pem: "unused".into(),
-            })
-            .await
-            .unwrap();
-        let mut tx = store.begin().await.unwrap();
-        tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        common::add_follower(&store, actor.id, &peer, "follower", true).await;
         peers.push(peer);
     }
 
@@ -249,9 +225,9 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
 async fn a_post_scheduled_while_the_server_was_down_is_published_once_it_is_back() {
     use broadside::{
         config::DatabaseUrl,
-        domain::{FollowState, Language, PostDraft, PostKind},
+        domain::{Language, PostDraft, PostKind},
         federation::publish,
-        store::{Store, remote_actors::NewRemoteActor},
+        store::Store,
     };
 
     let dir = tempfile::tempdir().unwrap();
@@ -267,27 +243,7 @@ async fn a_post_scheduled_while_the_server_was_down_is_published_once_it_is_back
         .unwrap();
     let actor = store.actor_by_username("isg").await.unwrap().unwrap();
     let peer = Peer::start().await;
-    let id = peer.url("/users/follower");
-    let remote = store
-        .upsert_remote_actor(&NewRemoteActor {
-            ap_id: id.clone(),
-            actor_type: "Person".into(),
-            username: "follower".into(),
-            host: broadside::config::authority(&id),
-            name: None,
-            inbox: peer.url("/users/follower/inbox"),
-            shared_inbox: None,
-            url: None,
-            public_key_id: format!("{id}#main-key"),
-            public_key_pem: "unused".into(),
-        })
-        .await
-        .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.upsert_follower(actor.id, remote.id, "f", FollowState::Accepted)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    common::add_follower(&store, actor.id, &peer, "follower", false).await;
 
     // Scheduled for a moment that passes while no server runs.
     let base = url::Url::parse(&format!("http://localhost:{port}")).unwrap();

@@ -626,3 +626,42 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Makes `name` on `peer` an accepted follower of `actor_id` directly in the store (the follow
+/// handshake itself is tested in tests/federation.rs). With `shared_inbox` the peer's
+/// `/inbox` is its shared inbox; without, deliveries go to its personal inbox.
+pub async fn add_follower(
+    store: &broadside::store::Store,
+    actor_id: i64,
+    peer: &Peer,
+    name: &str,
+    shared_inbox: bool,
+) -> broadside::domain::RemoteActor {
+    let id = peer.url(&format!("/users/{name}"));
+    let remote = store
+        .upsert_remote_actor(&broadside::store::remote_actors::NewRemoteActor {
+            ap_id: id.clone(),
+            actor_type: "Person".into(),
+            username: name.into(),
+            host: broadside::config::authority(&id),
+            name: None,
+            inbox: peer.url(&format!("/users/{name}/inbox")),
+            shared_inbox: shared_inbox.then(|| peer.url("/inbox")),
+            url: None,
+            public_key_id: format!("{id}#main-key"),
+            public_key_pem: "unused".into(),
+        })
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_follower(
+        actor_id,
+        remote.id,
+        &format!("{id}/follow"),
+        broadside::domain::FollowState::Accepted,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    remote
+}
