@@ -374,3 +374,138 @@ async fn a_mention_of_our_account_is_listed() {
     assert_eq!(listed[0].1.author_username, "stranger");
     a.server.stop().await;
 }
+
+/// Makes `instance`'s account follow `ally` (accepted), as after a Follow and its Accept.
+async fn followed(instance: &Instance, ally: &Url) -> broadside::domain::RemoteActor {
+    let state = AppState::prepare(instance.server.config.clone())
+        .await
+        .unwrap();
+    let data = state.federation_config().await.unwrap().to_request_data();
+    let remote = activitypub_federation::fetch::object_id::ObjectId::<
+        broadside::federation::objects::remote_actor::ApRemoteActor,
+    >::from(ally.clone())
+    .dereference(&data)
+    .await
+    .unwrap()
+    .0;
+    let follow_id = format!("{}#follows/{}", instance.actor.username, remote.id);
+    let mut tx = instance.store.begin().await.unwrap();
+    tx.upsert_following(instance.actor.id, remote.id, &follow_id)
+        .await
+        .unwrap();
+    assert!(tx.accept_following(remote.id, &follow_id).await.unwrap());
+    tx.commit().await.unwrap();
+    remote
+}
+
+/// A public Note by `author`, served by its peer at `/users/{name}/statuses/{n}`.
+fn note_by(author: &common::RemoteTestActor, n: u32, text: &str) -> Url {
+    let id = author
+        .id
+        .join(&format!("{}/statuses/{n}", author.id.path()))
+        .unwrap();
+    author.peer.serve(
+        id.path(),
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id, "type": "Note", "attributedTo": author.id,
+            "content": format!("<p>{text}</p>"), "published": "2026-11-27T09:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"]
+        }),
+    );
+    id
+}
+
+#[tokio::test]
+async fn an_allys_boost_of_someone_elses_post_is_fetched_from_its_origin_and_kept() {
+    let a = instance("isg", ActorKind::Organization).await;
+    let peer = Peer::start().await;
+    let ally = peer.add_actor("ally");
+    let writer = peer.add_actor("writer");
+    followed(&a, &ally.id).await;
+    let inbox = a.server.url("/inbox");
+    let note = note_by(&writer, 1, "From the writer's own server");
+
+    // The Announce carries only the id; the content must come from the writer's server.
+    let announce = json!({"id": format!("{}/announces/1", ally.id), "type": "Announce",
+                          "actor": ally.id, "object": note,
+                          "to": ["https://www.w3.org/ns/activitystreams#Public"]});
+    assert_eq!(
+        ally.post(&inbox, &announce).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let kept = a.store.remote_post(&note).await.unwrap().expect("kept");
+    assert_eq!(kept.content, "<p>From the writer's own server</p>");
+    assert_eq!(
+        a.store.announcers_of(kept.id).await.unwrap(),
+        vec![ally.id.clone()]
+    );
+    let timeline = a.store.network_timeline(10, 0).await.unwrap();
+    assert!(timeline.iter().any(|p| p.ap_id == note), "in the Network");
+
+    // A redelivery (a duplicate activity) is acknowledged and changes nothing.
+    assert_eq!(
+        ally.post(&inbox, &announce).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(a.store.announcers_of(kept.id).await.unwrap().len(), 1);
+
+    // Undo(Announce): the boost goes, and with it the post, whose author nobody follows.
+    let undo = json!({"id": format!("{}/announces/1/undo", ally.id), "type": "Undo",
+                      "actor": ally.id, "object": announce});
+    assert_eq!(
+        ally.post(&inbox, &undo).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert!(a.store.remote_post(&note).await.unwrap().is_none());
+    a.server.stop().await;
+}
+
+#[tokio::test]
+async fn boosts_of_blocked_authors_and_boosts_by_strangers_are_dropped() {
+    let a = instance("isg", ActorKind::Organization).await;
+    let peer = Peer::start().await;
+    let ally = peer.add_actor("ally");
+    let stranger = peer.add_actor("stranger");
+    let spammer = peer.add_actor("spammer");
+    followed(&a, &ally.id).await;
+    let inbox = a.server.url("/inbox");
+    broadside::federation::moderation::block_actor(&a.store, &spammer.id)
+        .await
+        .unwrap();
+
+    // An ally's boost of a blocked actor's post: acknowledged, nothing kept.
+    let spam = note_by(&spammer, 1, "Spam");
+    let announce = json!({"id": format!("{}/announces/2", ally.id), "type": "Announce",
+                          "actor": ally.id, "object": spam});
+    assert_eq!(
+        ally.post(&inbox, &announce).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert!(a.store.remote_post(&spam).await.unwrap().is_none());
+
+    // A boost by an account nobody here follows: acknowledged, nothing kept.
+    let note = note_by(&ally, 1, "The ally's own words");
+    let by_stranger = json!({"id": format!("{}/announces/1", stranger.id), "type": "Announce",
+                             "actor": stranger.id, "object": note});
+    assert_eq!(
+        stranger.post(&inbox, &by_stranger).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert!(a.store.remote_post(&note).await.unwrap().is_none());
+
+    // A post whose server answers with an object of another server is refused.
+    let forged = ally.id.join("/users/ally/statuses/forged").unwrap();
+    peer.serve(
+        forged.path(),
+        json!({"id": "https://elsewhere.example/notes/1", "type": "Note",
+               "attributedTo": ally.id, "content": "forged",
+               "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+    );
+    let announce = json!({"id": format!("{}/announces/3", ally.id), "type": "Announce",
+                          "actor": ally.id, "object": forged});
+    let status = ally.post(&inbox, &announce).await.status();
+    assert!(status.is_client_error(), "{status}");
+    assert!(a.store.remote_post(&forged).await.unwrap().is_none());
+    a.server.stop().await;
+}

@@ -253,3 +253,132 @@ async fn deliveries_are_claimed_once_retried_and_finished() {
         db.cleanup().await;
     }
 }
+
+/// A followed account's boost of someone else's post: recorded once, taken back by id or by
+/// post, and the post forgotten with the last boost unless its author is followed.
+#[tokio::test]
+async fn boosts_by_followed_accounts_keep_the_post_until_taken_back() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
+        tx.commit().await.unwrap();
+        let ally = store
+            .upsert_remote_actor(&new_remote("ally"))
+            .await
+            .unwrap();
+        let other = store
+            .upsert_remote_actor(&new_remote("other"))
+            .await
+            .unwrap();
+        let writer = store
+            .upsert_remote_actor(&new_remote("writer"))
+            .await
+            .unwrap();
+        let post = Url::parse("https://peer.example/users/writer/statuses/1").unwrap();
+        let announce = |n: u32, by: &str| {
+            Url::parse(&format!("https://peer.example/users/{by}/announces/{n}")).unwrap()
+        };
+
+        let mut tx = store.begin().await.unwrap();
+        tx.upsert_remote_post(&broadside::store::remote_posts::NewRemotePost {
+            ap_id: post.clone(),
+            remote_actor_id: writer.id,
+            kind: "Note".into(),
+            name: None,
+            summary: None,
+            content: "<p>x</p>".into(),
+            language: None,
+            url: None,
+            in_reply_to: None,
+            published_at: 1,
+            edited_at: None,
+        })
+        .await
+        .unwrap();
+        assert!(
+            tx.record_remote_announce(&announce(1, "ally"), ally.id, &post)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.record_remote_announce(&announce(2, "ally"), ally.id, &post)
+                .await
+                .unwrap(),
+            "{backend}: one boost per account and post"
+        );
+        assert!(
+            tx.record_remote_announce(&announce(1, "other"), other.id, &post)
+                .await
+                .unwrap()
+        );
+        let unknown = Url::parse("https://peer.example/users/writer/statuses/2").unwrap();
+        assert!(
+            !tx.record_remote_announce(&announce(3, "ally"), ally.id, &unknown)
+                .await
+                .unwrap(),
+            "{backend}: only kept posts"
+        );
+        tx.commit().await.unwrap();
+        let kept = store.remote_post(&post).await.unwrap().unwrap();
+        assert_eq!(
+            store.announcers_of(kept.id).await.unwrap(),
+            vec![ally.ap_id.clone(), other.ap_id.clone()],
+            "{backend}"
+        );
+
+        // By the Announce's id; the other boost still keeps the post.
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.remove_remote_announce(&announce(1, "ally"), ally.id, None)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            store.remote_post(&post).await.unwrap().is_some(),
+            "{backend}"
+        );
+
+        // By the post, with an Undo naming another id; the writer is followed, so it stays.
+        let mut tx = store.begin().await.unwrap();
+        tx.upsert_following(actor.id, writer.id, "f1")
+            .await
+            .unwrap();
+        tx.accept_following(writer.id, "f1").await.unwrap();
+        assert!(
+            tx.remove_remote_announce(&announce(9, "other"), other.id, Some(&post))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.remove_remote_announce(&announce(9, "other"), other.id, Some(&post))
+                .await
+                .unwrap(),
+            "{backend}: nothing left to take back"
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            store.remote_post(&post).await.unwrap().is_some(),
+            "{backend}"
+        );
+        assert!(store.announcers_of(kept.id).await.unwrap().is_empty());
+
+        // Nobody follows the writer any more: the last boost taken back forgets the post.
+        let mut tx = store.begin().await.unwrap();
+        tx.remove_following(actor.id, writer.id).await.unwrap();
+        tx.record_remote_announce(&announce(4, "ally"), ally.id, &post)
+            .await
+            .unwrap();
+        tx.remove_remote_announce(&announce(4, "ally"), ally.id, None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            store.remote_post(&post).await.unwrap().is_none(),
+            "{backend}"
+        );
+        db.cleanup().await;
+    }
+}

@@ -2,6 +2,7 @@
 //! add | remove` (the members a group account relays), and `broadside reply list | approve`
 //! (replies held for approval, and mentions).
 
+use activitypub_federation::fetch::object_id::ObjectId;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use url::Url;
@@ -12,10 +13,10 @@ use crate::{
     config::Config,
     domain::{ActorKind, Handle, LocalActor},
     federation::{
-        FederationData,
+        FederationData, activities,
         boosts::{self, Boosted},
         follows,
-        objects::remote_actor::ApRemoteActor,
+        objects::{remote_actor::ApRemoteActor, remote_post},
         urls, webfinger,
     },
     store::{
@@ -42,25 +43,14 @@ async fn boosted(data: &FederationData, post: &str) -> anyhow::Result<Boosted> {
             author_inbox: None,
         });
     }
-    // Like every outgoing request: no internal addresses (IP literals never reach the
-    // resolver that refuses internal host names).
-    crate::federation::http_client::check_target(&object, data.config.allow_private_networks)?;
-    let response = data
-        .http
-        .get(object.as_str())
-        .header(http::header::ACCEPT, "application/activity+json")
-        .send()
+    let json = remote_post::fetch(data, &object)
         .await
         .with_context(|| format!("cannot fetch {object}"))?;
-    let json: serde_json::Value = response
-        .json()
-        .await
-        .with_context(|| format!("{object} is not an ActivityPub object"))?;
-    let author = json
-        .get("attributedTo")
-        .and_then(crate::federation::activities::id_of)
-        .with_context(|| format!("{object} names no author"))?;
-    let actor = activitypub_federation::fetch::object_id::ObjectId::<ApRemoteActor>::from(author)
+    // The post's own id, which is what an Announce names (the URL given may be its web page).
+    let object = activities::id_of(&json).with_context(|| format!("{object} has no id"))?;
+    let author =
+        remote_post::author_of(&json).with_context(|| format!("{object} names no author"))?;
+    let actor = ObjectId::<ApRemoteActor>::from(author)
         .dereference(data)
         .await?;
     Ok(Boosted {
@@ -149,7 +139,7 @@ pub async fn group(config: Config, command: GroupCommand) -> CliResult {
         None => {
             let remote = match Url::parse(member) {
                 Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                    activitypub_federation::fetch::object_id::ObjectId::<ApRemoteActor>::from(url)
+                    ObjectId::<ApRemoteActor>::from(url)
                         .dereference(&data)
                         .await?
                 }
@@ -195,8 +185,10 @@ pub async fn reply(config: Config, command: ReplyCommand) -> CliResult {
     match command {
         ReplyCommand::List => {
             for (kind, reply) in store.held_replies_and_mentions(100).await? {
-                let text =
-                    crate::domain::render::excerpt(&reply.content.clone().unwrap_or_default(), 80);
+                let text = crate::domain::render::html_excerpt(
+                    &reply.content.clone().unwrap_or_default(),
+                    80,
+                );
                 println!(
                     "{}\t{kind}\t{}\t@{}@{}\t{text}\t{}",
                     reply.id,

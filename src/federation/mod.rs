@@ -42,6 +42,8 @@ pub enum FederationError {
     Invalid(String),
     #[error("{0}")]
     Key(#[from] keys::KeyError),
+    #[error(transparent)]
+    Target(#[from] http_client::TargetError),
 }
 
 impl FederationError {

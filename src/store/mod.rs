@@ -15,6 +15,7 @@ pub mod posts;
 pub mod remote_actors;
 pub mod remote_posts;
 pub mod reports;
+pub mod remote_announces;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -1,9 +1,11 @@
 //! `Announce` (a boost): outgoing, one of our accounts shares a post (its own, a sister
 //! organization's, anyone's) with its followers, and `Undo(Announce)` takes it back;
-//! incoming, someone boosts one of our posts, which is counted.
+//! incoming, someone boosts one of our posts, which is counted, or an account we follow boosts
+//! someone else's, which is kept for the Network timeline.
 
 use activitypub_federation::{
     config::Data,
+    fetch::object_id::ObjectId,
     kinds::activity::{AnnounceType, UndoType},
     traits::Activity,
 };
@@ -13,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::{id_of, record_interaction};
+use super::{begin_once, id_of, is_public, record_interaction};
 use crate::{
     app::AppState,
     domain::LocalActor,
     federation::{
         FederationError,
+        objects::{remote_actor::ApRemoteActor, remote_post},
         protocol::context::{self, PUBLIC},
         urls,
     },
@@ -138,13 +141,73 @@ impl Activity for ReceivedAnnounce {
     async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
         let object = id_of(&self.object)
             .ok_or_else(|| FederationError::Invalid("the Announce names no object".into()))?;
-        record_interaction(
-            data,
-            InteractionKind::Announce,
-            &self.id,
-            &self.actor,
-            &object,
-        )
-        .await
+        if urls::post_id_of(&data.config.base_url, &object).is_some() {
+            return record_interaction(
+                data,
+                InteractionKind::Announce,
+                &self.id,
+                &self.actor,
+                &object,
+            )
+            .await;
+        }
+        keep_announced(data, &self.id, &self.actor, &object).await
     }
+}
+
+/// A followed account shared someone's post: the post is kept for the Network timeline with
+/// who shared it. Its content is fetched from its own server, never taken from the Announce,
+/// and posts by blocked actors or domains are dropped, so an ally cannot bring them in.
+async fn keep_announced(
+    data: &Data<AppState>,
+    activity_id: &Url,
+    actor: &Url,
+    object: &Url,
+) -> Result<(), FederationError> {
+    let Some(booster) = data.store.remote_actor_by_ap_id(actor).await? else {
+        return Ok(());
+    };
+    if !data.store.is_followed_locally(booster.id).await? {
+        tracing::debug!(activity = %activity_id, "boost by an account nobody here follows; dropped");
+        return Ok(());
+    }
+    if data.store.remote_post(object).await?.is_none() {
+        if let Some(block) = data.store.block_covering(object).await? {
+            tracing::info!(activity = %activity_id, %block, "boost of a blocked sender's post dropped");
+            return Ok(());
+        }
+        let json = remote_post::fetch(data, object).await?;
+        let author = remote_post::author_of(&json)
+            .ok_or_else(|| FederationError::Invalid(format!("{object} names no author")))?;
+        if let Some(block) = data.store.block_covering(&author).await? {
+            tracing::info!(activity = %activity_id, %block, "boost of a blocked author's post dropped");
+            return Ok(());
+        }
+        if !is_public(&json) {
+            tracing::debug!(activity = %activity_id, "boost of a post that is not public; dropped");
+            return Ok(());
+        }
+        let author = ObjectId::<ApRemoteActor>::from(author)
+            .dereference(data)
+            .await?;
+        let post = remote_post::object_to_remote_post(&json, &author.0.ap_id, author.0.id)?;
+        let Some(mut tx) = begin_once(data, activity_id).await? else {
+            return Ok(());
+        };
+        tx.upsert_remote_post(&post).await?;
+        tx.record_remote_announce(activity_id, booster.id, &post.ap_id)
+            .await?;
+        tx.bump_site_version().await?;
+        tx.commit().await?;
+    } else {
+        let Some(mut tx) = begin_once(data, activity_id).await? else {
+            return Ok(());
+        };
+        tx.record_remote_announce(activity_id, booster.id, object)
+            .await?;
+        tx.bump_site_version().await?;
+        tx.commit().await?;
+    }
+    tracing::info!(activity = %activity_id, post = %object, "boost by a followed account kept");
+    Ok(())
 }

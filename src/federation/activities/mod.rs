@@ -233,7 +233,7 @@ fn one_or_many(value: &Value) -> Vec<Value> {
 }
 
 /// Whether a post is addressed to the public (in `to` or `cc`).
-fn is_public(object: &Value) -> bool {
+pub(crate) fn is_public(object: &Value) -> bool {
     ["to", "cc"].iter().any(|field| {
         object
             .get(*field)

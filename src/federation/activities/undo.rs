@@ -1,5 +1,6 @@
-//! `Undo` of a `Like` or an `Announce` of one of our posts: the count goes down. (`Undo` of
-//! a `Follow` has its own file, `undo_follow.rs`.)
+//! `Undo` of a `Like` or an `Announce` of one of our posts: the count goes down; `Undo` of a
+//! followed account's `Announce` of someone else's post: the boost leaves the Network timeline.
+//! (`Undo` of a `Follow` has its own file, `undo_follow.rs`.)
 
 use activitypub_federation::{config::Data, traits::Activity};
 use async_trait::async_trait;
@@ -66,11 +67,10 @@ impl Activity for ReceivedUndo {
             Some("Announce") => InteractionKind::Announce,
             _ => InteractionKind::Like,
         };
-        let post = self
-            .object
-            .get("object")
-            .and_then(id_of)
-            .and_then(|object| urls::post_id_of(&data.config.base_url, &object));
+        let object = self.object.get("object").and_then(id_of);
+        let post = object
+            .as_ref()
+            .and_then(|object| urls::post_id_of(&data.config.base_url, object));
         let Some(mut tx) = begin_once(data, &self.id).await? else {
             return Ok(());
         };
@@ -79,6 +79,12 @@ impl Activity for ReceivedUndo {
         let mut removed = tx.remove_interaction(&undone, remote.id).await?;
         if !removed && let Some(post_id) = post {
             removed = tx.remove_interaction_of(kind, post_id, remote.id).await?;
+        }
+        // A followed account taking back its boost of someone else's post.
+        if !removed && matches!(kind, InteractionKind::Announce) && post.is_none() {
+            removed = tx
+                .remove_remote_announce(&undone, remote.id, object.as_ref())
+                .await?;
         }
         tx.bump_site_version().await?;
         tx.commit().await?;

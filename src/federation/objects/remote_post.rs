@@ -5,7 +5,10 @@ use url::Url;
 
 use crate::{
     domain::markdown,
-    federation::{FederationError, activities::id_of, protocol::post::RemotePostObject},
+    federation::{
+        FederationData, FederationError, activities::id_of, http_client,
+        protocol::post::RemotePostObject,
+    },
     store::remote_posts::NewRemotePost,
 };
 
@@ -18,6 +21,41 @@ pub fn is_post(object: &Value) -> bool {
         .get("type")
         .and_then(Value::as_str)
         .is_some_and(|kind| POST_TYPES.contains(&kind))
+}
+
+/// Fetches a post from its own server, signed by the instance actor, with the crate's limits
+/// (size, content type, no internal addresses). The object's id must be on the server that
+/// answered, so a server cannot speak for another's post; it may differ from `url` (a post's
+/// web page URL answers with its canonical id).
+pub async fn fetch(data: &FederationData, url: &Url) -> Result<Value, FederationError> {
+    // The crate refuses IP literals too; this says why in words an operator can act on.
+    http_client::check_target(url, data.config.allow_private_networks)?;
+    use activitypub_federation::error::Error;
+    let fetched = activitypub_federation::fetch::fetch_object_http::<_, Value>(url, data)
+        .await
+        .map_err(|err| match err {
+            // What the server answered will not change by asking again: the sender is told.
+            Error::FetchWrongId(_)
+            | Error::FetchInvalidContentType(_)
+            | Error::ParseFetchedObject(..)
+            | Error::ResponseBodyLimit
+            | Error::UrlVerificationError(_) => FederationError::Invalid(format!("{url}: {err}")),
+            // Unreachable or failing: worth the sender's retry.
+            other => FederationError::Fetch(other),
+        })?;
+    match id_of(&fetched.object) {
+        Some(id) if id.origin() == fetched.url.origin() => Ok(fetched.object),
+        _ => Err(FederationError::Invalid(format!(
+            "{url} answered with an object of another server"
+        ))),
+    }
+}
+
+/// The first author a post names in `attributedTo`.
+pub fn author_of(json: &Value) -> Option<Url> {
+    json.get("attributedTo")
+        .map(attributed_to)
+        .and_then(|authors| authors.into_iter().next())
 }
 
 /// Checks a received post and converts it. The object must be attributed to the actor that

@@ -8,8 +8,9 @@ pub mod posts;
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{FromRequest, Request, rejection::JsonRejection},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -51,13 +52,21 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The API, with its OpenAPI document served at `/api/v1/openapi.json`.
+/// The API, with its OpenAPI document served at `/api/v1/openapi.json`. The document is
+/// serialized once: each request then shares the same bytes.
 pub fn router() -> Router {
     let (router, mut document) = router_and_document();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // A tree of plain data: serializing it does not fail in practice.
+    let bytes = serde_json::to_vec(&document)
+        .map(Bytes::from)
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "the OpenAPI document does not serialize");
+            Bytes::new()
+        });
     router.route(
         "/api/v1/openapi.json",
-        get(move || async move { Json(document) }),
+        get(move || async move { ([(header::CONTENT_TYPE, "application/json")], bytes.clone()) }),
     )
 }
 
