@@ -4,7 +4,7 @@
 use std::{ops::Deref, sync::Arc};
 
 use activitypub_federation::config::FederationConfig;
-use tokio::{net::TcpListener, sync::Notify, sync::watch};
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::{Config, DatabaseUrl},
@@ -57,8 +57,6 @@ pub struct Inner {
     pub store: Store,
     pub http: reqwest::Client,
     pub instance_actor: InstanceActor,
-    /// Woken when a delivery is queued in this process, so it goes out at once.
-    pub deliveries_waiting: Notify,
     /// Rendered public pages, dropped when public content changes.
     pub public_cache: PublicCache,
     /// The inbox's per-host rate limit (in memory, per process).
@@ -100,7 +98,6 @@ impl AppState {
             store,
             http,
             instance_actor,
-            deliveries_waiting: Notify::new(),
             public_cache: PublicCache::new(),
             inbox_limiter: RateLimiter::inbox(),
         })))

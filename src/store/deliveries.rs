@@ -29,6 +29,19 @@ pub struct ClaimedDelivery {
     pub inbox: String,
     pub host: String,
     pub attempts: i64,
+    /// Since when the target host has been failing (Unix ms), read with the claim so the
+    /// worker need not ask per delivery, and need not write to `hosts` after a success when
+    /// the host was not failing.
+    pub host_failing_since: Option<i64>,
+}
+
+/// A delivery that succeeded, for [`Store::record_delivered`].
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub id: i64,
+    pub status: u16,
+    /// The host, when it was failing and the success must clear that.
+    pub recovered_host: Option<String>,
 }
 
 /// The activity a delivery carries, as the worker signs and sends it.
@@ -51,13 +64,15 @@ pub struct DeliveryCounts {
 const CLAIM_SQLITE: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
     AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3) \
-    RETURNING id, outbox_activity_id, inbox, host, attempts";
+    RETURNING id, outbox_activity_id, inbox, host, attempts, \
+    (SELECT failing_since FROM hosts WHERE hosts.host = deliveries.host) AS host_failing_since";
 
 /// PostgreSQL lets several workers claim side by side without waiting on each other's rows.
 const CLAIM_POSTGRES: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
     AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, outbox_activity_id, inbox, host, attempts";
+    RETURNING id, outbox_activity_id, inbox, host, attempts, \
+    (SELECT failing_since FROM hosts WHERE hosts.host = deliveries.host) AS host_failing_since";
 
 impl Tx {
     /// Stores an outgoing activity (or refreshes it, if its id was sent before) and returns
@@ -89,6 +104,7 @@ impl Tx {
         inboxes: &[Url],
     ) -> StoreResult<()> {
         let now = now_millis();
+        self.queued_deliveries |= !inboxes.is_empty();
         for inbox in inboxes {
             sqlx::query(
                 "INSERT INTO deliveries (outbox_activity_id, inbox, host, state, next_attempt_at, \
@@ -210,6 +226,37 @@ impl Store {
 
     pub async fn mark_delivered(&self, id: i64, status: u16) -> StoreResult<()> {
         self.finish(id, "delivered", Some(status), None).await
+    }
+
+    /// Records many successes in one transaction: on SQLite, where one writer at a time is
+    /// admitted, a commit per delivery made the sending tasks queue for the lock. Hosts are
+    /// written only when they were failing; a healthy host's row is left alone.
+    pub async fn record_delivered(&self, delivered: &[Delivered]) -> StoreResult<()> {
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        for done in delivered {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, \
+                 last_status = $1, last_error = NULL, locked_until = 0, updated_at = $2 \
+                 WHERE id = $3",
+            )
+            .bind(i64::from(done.status))
+            .bind(now)
+            .bind(done.id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(host) = &done.recovered_host {
+                sqlx::query(
+                    "UPDATE hosts SET failing_since = NULL, last_success_at = $1 WHERE host = $2",
+                )
+                .bind(now)
+                .bind(host.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Gives a delivery up for good, keeping the reason for operators.

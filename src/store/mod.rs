@@ -18,13 +18,14 @@ pub mod reports;
 pub mod remote_announces;
 pub mod users;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     Any, AnyPool, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
 };
+use tokio::sync::Notify;
 
 use crate::config::DatabaseUrl;
 
@@ -103,11 +104,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Shared by every clone: see [`Store::deliveries_queued`].
+    deliveries_queued: Arc<Notify>,
 }
 
 /// One transaction; the changes of a use case and the deliveries they cause commit together.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
+    /// Set when deliveries are queued in this transaction: committing wakes the worker.
+    queued_deliveries: bool,
+    deliveries_queued: Arc<Notify>,
 }
 
 impl Store {
@@ -131,6 +137,7 @@ impl Store {
                 Ok(Self {
                     pool,
                     backend: Backend::Postgres,
+                    deliveries_queued: Arc::default(),
                 })
             }
         }
@@ -161,6 +168,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            deliveries_queued: Arc::default(),
         })
     }
 
@@ -181,7 +189,17 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(Tx {
             inner: self.pool.begin().await?,
+            queued_deliveries: false,
+            deliveries_queued: self.deliveries_queued.clone(),
         })
+    }
+
+    /// Notified each time a transaction that queued deliveries commits through this handle
+    /// (or a clone of it), so the delivery worker in this process sends them at once, whoever
+    /// queued them: the API, the editor, the inbox or the scheduler. Work committed by
+    /// another process (the CLI, a web-only server) is found by the worker's poll instead.
+    pub fn deliveries_queued(&self) -> &Notify {
+        &self.deliveries_queued
     }
 
     /// Answers whether the database is reachable, for `/healthz`.
@@ -198,6 +216,9 @@ impl Store {
 impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
         self.inner.commit().await?;
+        if self.queued_deliveries {
+            self.deliveries_queued.notify_one();
+        }
         Ok(())
     }
 }

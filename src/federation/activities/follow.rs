@@ -88,7 +88,6 @@ impl Activity for Follow {
             delivery::enqueue(&mut tx, outgoing, &accept, &[inbox]).await?;
         }
         tx.commit().await?;
-        data.deliveries_waiting.notify_one();
         tracing::info!(activity = %self.id, follower = %self.actor, account = %username, state = state.as_str(), "follow received");
         Ok(())
     }

@@ -197,7 +197,6 @@ pub(crate) async fn keep_post(
         }
     }
     tx.commit().await?;
-    data.deliveries_waiting.notify_one();
     tracing::info!(activity = %activity_id, post = %post.ap_id, "post received");
     Ok(())
 }

@@ -1,6 +1,9 @@
-//! The durable delivery queue. Use cases call [`enqueue`] inside their own transaction; the
-//! [`worker`] sends what is due, signs each request, and records every outcome.
+//! The durable delivery queue. Use cases call [`enqueue`] inside their own transaction; its
+//! commit wakes the [`worker`] of this process (`Store::deliveries_queued`), which sends what
+//! is due, signs each request, and records every outcome.
 
+mod recorder;
+mod single_flight;
 pub mod worker;
 
 use serde::Serialize;

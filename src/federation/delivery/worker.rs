@@ -18,10 +18,12 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinSet,
+    time::Instant,
 };
+use tracing::Instrument;
 use url::Url;
 
-use super::retry_delay;
+use super::{recorder::Recorder, retry_delay, single_flight::SingleFlight};
 use crate::{
     app::AppState,
     config::authority,
@@ -34,20 +36,27 @@ use crate::{
     },
     store::{
         StoreError,
-        deliveries::{ClaimedDelivery, StoredActivity},
+        deliveries::{ClaimedDelivery, Delivered, StoredActivity},
         now_millis,
     },
 };
 
-/// How many deliveries one worker sends at once (across all hosts).
-const CONCURRENCY: usize = 128;
+/// How many deliveries one worker sends at once (across all hosts). Most of a send is waiting
+/// for the receiver, so this is high: with 128, a fan-out to 1,000 hosts answering in 250 ms
+/// took 8 rounds. The per-host limit is what protects receivers.
+const CONCURRENCY: usize = 512;
+/// While sends are in flight, claim again only once this many slots are free, rather than
+/// one row per finished send.
+const CLAIM_AT_LEAST: usize = 32;
 /// How many deliveries go to one host at once, so one server is not flooded and one slow
 /// server cannot take every slot for long.
 const PER_HOST: usize = 8;
 /// How long a claim holds; longer than any one send can take.
 const LEASE: Duration = Duration::from_secs(120);
-/// The longest the worker sleeps before looking for work queued by another process.
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the worker looks for work it was not woken for: queued by another process (the
+/// CLI, a web-only server) or falling due for a retry. The look is one indexed `SELECT`
+/// while idle.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How long shutdown waits for sends in flight before handing them back to the queue.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Received activity ids are remembered this long (senders retry for days, not weeks).
@@ -72,10 +81,16 @@ enum Outcome {
 
 /// Runs until `shutdown` turns true, then drains.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let senders = Senders::default();
+    let (recorder, recording) = Recorder::start(state.store.clone());
+    let senders = Senders::new(recorder);
     // Each task returns its delivery's id, so what is still in flight is known at shutdown.
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut unfinished: HashSet<i64> = HashSet::new();
+    // Whether due work may be waiting: true when woken, at each poll, and after a claim that
+    // filled every slot it asked for. False after a claim that found less: claiming again as
+    // sends finish would find nothing, and on SQLite each claim is a write.
+    let mut may_be_waiting = true;
+    let mut next_poll = Instant::now();
     // None: not yet done in this run (an Instant cannot reliably be set in the past).
     let mut last_prune: Option<std::time::Instant> = None;
     let mut last_schedule_check: Option<std::time::Instant> = None;
@@ -88,61 +103,66 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             forget(&mut unfinished, done);
         }
         let room = CONCURRENCY.saturating_sub(in_flight.len());
-        let batch = if room == 0 {
-            Vec::new()
-        } else {
+        if may_be_waiting && (room >= CLAIM_AT_LEAST || in_flight.is_empty()) {
             match state
                 .store
                 .claim_deliveries(i64::try_from(room).unwrap_or(1), lease_ms())
                 .await
             {
-                Ok(batch) => batch,
+                Ok(batch) => {
+                    may_be_waiting = batch.len() == room;
+                    for delivery in batch {
+                        unfinished.insert(delivery.id);
+                        let state = state.clone();
+                        let senders = senders.clone();
+                        in_flight.spawn(async move {
+                            let id = delivery.id;
+                            deliver(&state, &senders, delivery).await;
+                            id
+                        });
+                    }
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot claim deliveries; retrying");
-                    Vec::new()
+                    may_be_waiting = false;
                 }
             }
-        };
-        let claimed_any = !batch.is_empty();
-        for delivery in batch {
-            unfinished.insert(delivery.id);
-            let state = state.clone();
-            let senders = senders.clone();
-            in_flight.spawn(async move {
-                let id = delivery.id;
-                deliver(&state, &senders, delivery).await;
-                id
-            });
         }
+        // Scheduled posts queue their Creates in a transaction whose commit wakes this loop.
         if last_schedule_check.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
             last_schedule_check = Some(std::time::Instant::now());
-            match publish::publish_due(&state.store, &state.config.base_url).await {
-                Ok(0) => {}
-                // Their Creates are queued now: claim them without waiting.
-                Ok(_) => continue,
-                Err(err) => tracing::warn!(error = %err, "could not publish scheduled posts"),
+            if let Err(err) = publish::publish_due(&state.store, &state.config.base_url).await {
+                tracing::warn!(error = %err, "could not publish scheduled posts");
             }
         }
         if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(std::time::Instant::now());
             prune(&state).await;
         }
-        if claimed_any && in_flight.len() < CONCURRENCY {
-            continue;
+        if Instant::now() >= next_poll {
+            // While idle, sleep until the next retry falls due if that is sooner.
+            let wait = if in_flight.is_empty() {
+                next_wait(&state).await
+            } else {
+                POLL_INTERVAL
+            };
+            next_poll = Instant::now() + wait;
         }
-        let wait = if in_flight.len() >= CONCURRENCY {
-            Duration::from_millis(50)
-        } else {
-            next_wait(&state).await
-        };
         tokio::select! {
-            _ = state.deliveries_waiting.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = state.store.deliveries_queued().notified() => may_be_waiting = true,
+            _ = tokio::time::sleep_until(next_poll) => may_be_waiting = true,
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => forget(&mut unfinished, done),
             _ = shutdown.changed() => {}
         }
     }
     drain(&state, in_flight, unfinished).await;
+    // Every sending task is gone with its handle on the recorder; this is the last one, and
+    // dropping it lets the recorder write what it holds and end.
+    drop(senders);
+    if recording.await.is_err() {
+        tracing::error!("the delivery recorder ended abnormally");
+    }
+    tracing::info!("delivery worker stopped");
 }
 
 fn forget(unfinished: &mut HashSet<i64>, done: Result<i64, tokio::task::JoinError>) {
@@ -151,7 +171,7 @@ fn forget(unfinished: &mut HashSet<i64>, done: Result<i64, tokio::task::JoinErro
     }
 }
 
-/// Sleeps until the next delivery falls due, but never longer than the poll interval.
+/// Until the next delivery falls due, but never longer than the poll interval.
 async fn next_wait(state: &AppState) -> Duration {
     match state.store.next_delivery_due().await {
         Ok(Some(due)) => {
@@ -172,7 +192,8 @@ async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: Ha
             }
         })
         .await;
-        in_flight.abort_all();
+        // Aborts the rest and waits until they are gone (and their handles on the recorder).
+        in_flight.shutdown().await;
     }
     // Whatever is still claimed and unfinished goes back to the queue for the next run.
     for id in unfinished {
@@ -180,7 +201,6 @@ async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: Ha
             tracing::warn!(delivery = id, error = %err, "could not hand a delivery back");
         }
     }
-    tracing::info!("delivery worker stopped");
 }
 
 async fn prune(state: &AppState) {
@@ -206,13 +226,15 @@ fn lease_ms() -> i64 {
     i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// What the sending tasks of one worker share: parsed keys, activities loaded once per
-/// fan-out, and a concurrency limit per host.
-#[derive(Clone, Default)]
+/// What the sending tasks of one worker share: parsed keys and activities, each loaded once
+/// however many tasks ask at the same moment, a concurrency limit per host, and the recorder
+/// of successes.
+#[derive(Clone)]
 struct Senders {
-    keys: Arc<Mutex<HashMap<Option<i64>, CachedKey>>>,
-    activities: Arc<Mutex<HashMap<i64, Arc<StoredActivity>>>>,
+    keys: Arc<SingleFlight<Option<i64>, CachedKey>>,
+    activities: Arc<SingleFlight<i64, Arc<StoredActivity>>>,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    recorder: Recorder,
 }
 
 /// A parsed key and the `keyId` it signs as.
@@ -220,71 +242,61 @@ type CachedKey = (Arc<SigningKey>, String);
 
 /// Activities kept in memory at most; a fan-out needs one at a time.
 const ACTIVITY_CACHE: usize = 256;
+/// Signing keys kept at most: one per local account that sends, and the instance actor.
+const KEY_CACHE: usize = 1024;
 
 impl Senders {
+    fn new(recorder: Recorder) -> Self {
+        Self {
+            keys: Arc::new(SingleFlight::new(KEY_CACHE)),
+            activities: Arc::new(SingleFlight::new(ACTIVITY_CACHE)),
+            hosts: Arc::default(),
+            recorder,
+        }
+    }
+
     /// The key an actor (None: the instance actor) signs with, read and parsed once.
     async fn key(&self, state: &AppState, actor_id: Option<i64>) -> Result<CachedKey, String> {
-        if let Some(entry) = self
-            .keys
-            .lock()
-            .map_err(|_| "key cache poisoned")?
-            .get(&actor_id)
-        {
-            return Ok(entry.clone());
-        }
-        let base = &state.config.base_url;
-        let (pem, key_id) = match actor_id {
-            None => (
-                state.instance_actor.private_key_pem.clone(),
-                urls::instance_key_id(base),
-            ),
-            Some(id) => {
-                let actor = state
-                    .store
-                    .actor_by_id(id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or("the signing account no longer exists")?;
-                (
-                    actor.private_key_pem,
-                    urls::actor_key_id(base, actor.username.as_str()),
-                )
-            }
-        };
-        let entry = (
-            Arc::new(SigningKey::from_pem(&pem).map_err(|e| e.to_string())?),
-            key_id,
-        );
         self.keys
-            .lock()
-            .map_err(|_| "key cache poisoned")?
-            .insert(actor_id, entry.clone());
-        Ok(entry)
+            .get_or_load(actor_id, || async {
+                let base = &state.config.base_url;
+                let (pem, key_id) = match actor_id {
+                    None => (
+                        state.instance_actor.private_key_pem.clone(),
+                        urls::instance_key_id(base),
+                    ),
+                    Some(id) => {
+                        let actor = state
+                            .store
+                            .actor_by_id(id)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the signing account no longer exists")?;
+                        (
+                            actor.private_key_pem,
+                            urls::actor_key_id(base, actor.username.as_str()),
+                        )
+                    }
+                };
+                let key = SigningKey::from_pem(&pem).map_err(|e| e.to_string())?;
+                Ok((Arc::new(key), key_id))
+            })
+            .await
     }
 
     /// The stored activity, loaded once however many inboxes it goes to.
     async fn activity(&self, state: &AppState, id: i64) -> Result<Arc<StoredActivity>, String> {
-        if let Some(activity) = self
-            .activities
-            .lock()
-            .map_err(|_| "cache poisoned")?
-            .get(&id)
-        {
-            return Ok(activity.clone());
-        }
-        let activity = state
-            .store
-            .outbox_activity(id)
+        self.activities
+            .get_or_load(id, || async {
+                let activity = state
+                    .store
+                    .outbox_activity(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the activity was deleted")?;
+                Ok(Arc::new(activity))
+            })
             .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the activity was deleted")?;
-        let activity = Arc::new(activity);
-        let mut cache = self.activities.lock().map_err(|_| "cache poisoned")?;
-        if cache.len() >= ACTIVITY_CACHE {
-            cache.clear();
-        }
-        cache.insert(id, activity.clone());
-        Ok(activity)
     }
 
     fn host_limit(&self, host: &str) -> Arc<Semaphore> {
@@ -309,18 +321,36 @@ async fn deliver(state: &AppState, senders: &Senders, delivery: ClaimedDelivery)
         host = %delivery.host,
         attempt = delivery.attempts + 1,
     );
-    let _entered = span.enter();
+    // `instrument`, not `span.enter()`: a guard held across `.await` would tag whatever else
+    // runs on this thread meanwhile with this delivery's span.
+    send(state, senders, delivery).instrument(span).await;
+}
+
+async fn send(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) {
     let limit = senders.host_limit(&delivery.host);
     let Ok(_permit) = limit.acquire().await else {
         return;
     };
-    let outcome = attempt(state, senders, &delivery).await;
-    if let Err(err) = record(state, &delivery, &outcome).await {
-        // The lease will run out and the delivery be tried again: at least once, never lost.
-        tracing::error!(delivery = delivery.id, error = %err, "could not record a delivery outcome");
+    match attempt(state, senders, &delivery).await {
+        Outcome::Delivered(status) => {
+            tracing::info!(status, "delivered");
+            senders.recorder.delivered(Delivered {
+                id: delivery.id,
+                status,
+                recovered_host: delivery.host_failing_since.map(|_| delivery.host.clone()),
+            });
+        }
+        outcome => {
+            if let Err(err) = record(state, &delivery, &outcome).await {
+                // The lease will run out and the delivery be tried again: at least once,
+                // never lost.
+                tracing::error!(delivery = delivery.id, error = %err, "could not record a delivery outcome");
+            }
+        }
     }
 }
 
+/// Records a retry or a failure (successes go to the [`Recorder`]).
 async fn record(
     state: &AppState,
     delivery: &ClaimedDelivery,
@@ -328,11 +358,7 @@ async fn record(
 ) -> Result<(), StoreError> {
     let store = &state.store;
     match outcome {
-        Outcome::Delivered(status) => {
-            tracing::info!(status, "delivered");
-            store.record_host_success(&delivery.host).await?;
-            store.mark_delivered(delivery.id, *status).await
-        }
+        Outcome::Delivered(status) => store.mark_delivered(delivery.id, *status).await,
         Outcome::Retry {
             status,
             error,
@@ -360,7 +386,10 @@ async fn record(
         Outcome::Failed { status, error } => {
             tracing::warn!(?status, error = %error, "delivery refused; not retried");
             if let Some(status) = status {
-                store.record_host_success(&delivery.host).await?;
+                // The host answered, so it is up; its row is written only if it was failing.
+                if delivery.host_failing_since.is_some() {
+                    store.record_host_success(&delivery.host).await?;
+                }
                 if *status == 410
                     && let Ok(inbox) = Url::parse(&delivery.inbox)
                 {
@@ -389,14 +418,14 @@ async fn attempt(state: &AppState, senders: &Senders, delivery: &ClaimedDelivery
             error: err.to_string(),
         };
     }
-    match state.store.host_failing_since(&delivery.host).await {
-        Ok(Some(since)) if since < super::unreachable_cutoff() => {
-            return Outcome::Failed {
-                status: None,
-                error: "the host has been unreachable for days".into(),
-            };
-        }
-        _ => {}
+    if delivery
+        .host_failing_since
+        .is_some_and(|since| since < super::unreachable_cutoff())
+    {
+        return Outcome::Failed {
+            status: None,
+            error: "the host has been unreachable for days".into(),
+        };
     }
     let activity = match senders.activity(state, delivery.outbox_activity_id).await {
         Ok(activity) => activity,

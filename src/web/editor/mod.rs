@@ -299,9 +299,8 @@ pub fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-/// After a change made here: public pages re-render now (not at the next site-version poll)
-/// and the delivery worker wakes for what was queued.
+/// After a change made here: public pages re-render now (not at the next site-version poll).
+/// What the change queued for delivery woke the worker when its transaction committed.
 pub fn changed(data: &crate::app::AppState) {
     data.invalidate_public_cache();
-    data.deliveries_waiting.notify_one();
 }
