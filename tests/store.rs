@@ -5,10 +5,16 @@
 mod common;
 
 use broadside::{
+    app::{self, AppState, Role},
+    config::Config,
     domain::{ActorKind, FollowState, NewActor, Username},
-    store::{Store, StoreError, deliveries::NewOutboxActivity, remote_actors::NewRemoteActor},
+    store::{
+        Store, StoreError,
+        deliveries::{Delivered, NewOutboxActivity},
+        remote_actors::NewRemoteActor,
+    },
 };
-use common::{TestDb, backends};
+use common::{Peer, TestDb, backends, eventually};
 use url::Url;
 
 fn new_actor(username: &str) -> NewActor {
@@ -249,6 +255,161 @@ async fn deliveries_are_claimed_once_retried_and_finished() {
             None,
             "{backend}"
         );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Queues one delivery of a small activity to each inbox, as `delivery::enqueue` does.
+async fn queue_deliveries(store: &Store, inboxes: &[Url]) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let activity = tx
+        .insert_outbox_activity(&NewOutboxActivity {
+            ap_id: Url::parse("https://isg.example/activities/fan-out").unwrap(),
+            kind: "Create",
+            actor_id: None,
+            post_id: None,
+            // No actor: the test peer then records the POST without fetching a key.
+            body: r#"{"type":"Create","id":"https://isg.example/activities/fan-out"}"#.into(),
+        })
+        .await
+        .unwrap();
+    tx.enqueue_deliveries(activity, inboxes).await.unwrap();
+    tx.commit().await.unwrap();
+    activity
+}
+
+/// Two workers, each with its own connection pool as two processes would have, claiming
+/// side by side: no delivery is claimed twice and none is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_are_disjoint_and_cover_the_queue() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let inboxes: Vec<Url> = (0..400)
+            .map(|n| Url::parse(&format!("https://host{}.example/inbox/{n}", n % 40)).unwrap())
+            .collect();
+        queue_deliveries(&store, &inboxes).await;
+        let work = |worker: Store| async move {
+            let mut claimed = Vec::new();
+            loop {
+                let batch = worker.claim_deliveries(7, 60_000).await.unwrap();
+                if batch.is_empty() {
+                    break claimed;
+                }
+                let done: Vec<Delivered> = batch
+                    .iter()
+                    .map(|d| Delivered {
+                        id: d.id,
+                        status: 202,
+                        recovered_host: None,
+                    })
+                    .collect();
+                worker.record_delivered(&done).await.unwrap();
+                claimed.extend(batch.into_iter().map(|d| d.id));
+            }
+        };
+        let (first, second) = (open(&db).await, open(&db).await);
+        let (a, b) = tokio::join!(
+            tokio::spawn(work(first.clone())),
+            tokio::spawn(work(second.clone()))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let all: std::collections::HashSet<i64> = a.iter().chain(&b).copied().collect();
+        assert_eq!(
+            all.len(),
+            a.len() + b.len(),
+            "{backend}: a delivery claimed twice"
+        );
+        assert_eq!(
+            all.len(),
+            inboxes.len(),
+            "{backend}: a delivery left behind"
+        );
+        let counts = store.delivery_counts().await.unwrap();
+        assert_eq!((counts.queued, counts.delivered), (0, 400), "{backend}");
+        for handle in [first, second, store] {
+            handle.close().await;
+        }
+        db.cleanup().await;
+    }
+}
+
+/// Issue #7, target 6: a fan-out from two worker processes on one PostgreSQL database
+/// (`--role worker` twice; here two `Role::Worker` runs, each with its own pool) neither loses
+/// nor duplicates a delivery. More deliveries are queued than one worker claims at once, so
+/// both take part. SQLite serves one process, so there this runs only on PostgreSQL; CI
+/// requires PostgreSQL (`backends`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_deliver_each_delivery_exactly_once() {
+    for backend in backends().into_iter().filter(|b| *b == "postgres") {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut peers = Vec::new();
+        for _ in 0..8 {
+            peers.push(Peer::start().await);
+        }
+        let per_peer = 150;
+        let inboxes: Vec<Url> = peers
+            .iter()
+            .flat_map(|peer| (0..per_peer).map(|n| peer.url(&format!("/inbox/{n}"))))
+            .collect();
+        let mut workers = Vec::new();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        for _ in 0..2 {
+            let data_dir = tempfile::tempdir().unwrap();
+            let config = Config {
+                base_url: Url::parse("http://localhost:1").unwrap(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                database: db.url.clone(),
+                data_dir: data_dir.path().to_path_buf(),
+                allow_private_networks: true,
+                extra_ca_pem: None,
+                log: "warn".into(),
+                api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
+            };
+            // One after the other: the first makes the instance keys the second then reads.
+            let state = AppState::prepare(config).await.unwrap();
+            let shutdown = shutdown.clone();
+            workers.push((
+                tokio::spawn(async move {
+                    app::run_prepared(state, Role::Worker, None, shutdown)
+                        .await
+                        .unwrap();
+                }),
+                data_dir,
+            ));
+        }
+        // Queued through a third handle, as the CLI would: neither worker is woken; both poll.
+        queue_deliveries(&store, &inboxes).await;
+        eventually("every delivery recorded", || {
+            let store = store.clone();
+            let expected = i64::try_from(inboxes.len()).unwrap();
+            async move {
+                let counts = store.delivery_counts().await.unwrap();
+                counts.delivered + counts.failed >= expected
+            }
+        })
+        .await;
+        stop.send(true).unwrap();
+        for (worker, _dir) in workers {
+            worker.await.unwrap();
+        }
+        let counts = store.delivery_counts().await.unwrap();
+        assert_eq!(
+            (counts.queued, counts.delivered, counts.failed),
+            (0, i64::try_from(inboxes.len()).unwrap(), 0)
+        );
+        for peer in &peers {
+            let mut paths: Vec<String> = peer.received().into_iter().map(|r| r.path).collect();
+            paths.sort();
+            let expected: Vec<String> = {
+                let mut all: Vec<String> = (0..per_peer).map(|n| format!("inbox/{n}")).collect();
+                all.sort();
+                all
+            };
+            assert_eq!(paths, expected, "each inbox exactly one POST");
+        }
         store.close().await;
         db.cleanup().await;
     }
