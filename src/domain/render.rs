@@ -67,7 +67,50 @@ pub fn render_post(markdown_text: &str, base: &Url, mentions: &[Mention]) -> Ren
 
 /// Plain text from the start of a body, cut at a word boundary, for previews.
 pub fn excerpt(markdown_text: &str, max_chars: usize) -> String {
-    let text = plain_texts(markdown_text, true).join(" ");
+    first_words(&plain_texts(markdown_text, true).join(" "), max_chars)
+}
+
+/// The same for received content, which is sanitized HTML, not Markdown (a remote post or a
+/// reply): tags dropped, the ends of blocks and line breaks read as spaces.
+pub fn html_excerpt(html: &str, max_chars: usize) -> String {
+    first_words(&html_text(html), max_chars)
+}
+
+/// The text of sanitized HTML. Sanitizing escaped every `<` in text, so each `<` opens a tag.
+fn html_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = rest[open + 1..open + close].trim_start_matches('/');
+        let name = tag
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if matches!(
+            name.as_str(),
+            "p" | "br" | "div" | "li" | "blockquote" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+        ) {
+            text.push(' ');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// At most `max_chars` of `text`, cut between words, with `…` if cut.
+fn first_words(text: &str, max_chars: usize) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = String::new();
     for word in words {
@@ -238,6 +281,17 @@ pub fn tag_url(base: &Url, tag: &str) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_excerpts_read_received_html_as_text() {
+        let html = "<p>Fedify saluda a la <a href=\"https://isg.test/tags/huelga\" class=\"mention hashtag\">#<span>huelga</span></a> &amp; más</p><p>Segundo<br>párrafo</p>";
+        assert_eq!(
+            html_excerpt(html, 80),
+            "Fedify saluda a la #huelga & más Segundo párrafo"
+        );
+        assert_eq!(html_excerpt(html, 12), "Fedify…");
+        assert_eq!(html_excerpt("plain &lt;b&gt;", 80), "plain <b>");
+    }
 
     fn base() -> Url {
         Url::parse("https://isg.example").unwrap()
