@@ -8,9 +8,11 @@
 #[path = "interop/support.rs"]
 mod support;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use support::{Broadside, ISG_LISTEN, ISG_ORIGIN, InteropDir, PEER_ACTOR, PEER_PORT, Proc, peer};
+use support::{
+    Broadside, ISG_LISTEN, ISG_ORIGIN, InteropDir, PEER_ACTOR, PEER_HANDLE, PEER_PORT, Proc, peer,
+};
 
 /// Everything that explains a failure: both processes' output, the TLS
 /// front's log and whatever else the step had to say.
@@ -25,6 +27,67 @@ fn failure(step: &str, error: &str, procs: &[&Proc], interop: &InteropDir) -> St
     message
 }
 
+/// Checks the fixed ports are free, creates the `isg` account in a fresh
+/// database and starts `broadside serve`, waiting until it answers.
+fn start_broadside(interop: &InteropDir, deadline: Instant) -> (Broadside, Proc) {
+    for addr in [ISG_LISTEN.to_owned(), format!("127.0.0.1:{PEER_PORT}")] {
+        support::ensure_port_free(&addr).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    let broadside = Broadside::new(interop).unwrap_or_else(|e| panic!("{e}"));
+    broadside
+        .run(&["migrate"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let created = broadside
+        .run(&["actor", "create", "isg", "--name", "ISG"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let isg_actor = format!("{ISG_ORIGIN}/users/isg");
+    assert!(
+        created.contains(&isg_actor),
+        "`broadside actor create isg` should print {isg_actor}, printed:\n{created}"
+    );
+
+    let mut serve = broadside.serve().unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = support::wait_for_http_ok(&mut serve, ISG_LISTEN, "/healthz", deadline) {
+        panic!(
+            "{}",
+            failure("broadside serve ready", &e, &[&serve], interop)
+        );
+    }
+    (broadside, serve)
+}
+
+/// Publishes a statement as `isg`; returns its URL (also its ActivityPub id).
+fn publish_statement(broadside: &Broadside, lang: &str, title: &str, body: &str) -> String {
+    let published = broadside
+        .run(&[
+            "post",
+            "publish",
+            "--actor",
+            "isg",
+            "--kind",
+            "statement",
+            "--lang",
+            lang,
+            "--title",
+            title,
+            "--body",
+            body,
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let post_url = published
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(
+        post_url.starts_with(&format!("{ISG_ORIGIN}/users/isg/posts/")),
+        "publish printed {published}"
+    );
+    post_url
+}
+
 #[test]
 fn fedify_follow_is_accepted() {
     let Some(root) = support::interop_dir() else {
@@ -33,32 +96,8 @@ fn fedify_follow_is_accepted() {
     let _serial = support::exclusive();
     let interop = InteropDir::open(&root).unwrap_or_else(|e| panic!("{e}"));
     let isg_actor = format!("{ISG_ORIGIN}/users/isg");
-
-    for addr in [ISG_LISTEN.to_owned(), format!("127.0.0.1:{PEER_PORT}")] {
-        support::ensure_port_free(&addr).unwrap_or_else(|e| panic!("{e}"));
-    }
-
-    let broadside = Broadside::new(&interop).unwrap_or_else(|e| panic!("{e}"));
-    broadside
-        .run(&["migrate"])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let created = broadside
-        .run(&["actor", "create", "isg", "--name", "ISG"])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        created.contains(&isg_actor),
-        "`broadside actor create isg` should print {isg_actor}, printed:\n{created}"
-    );
-
     let deadline = Instant::now() + support::SCENARIO_TIMEOUT;
-
-    let mut serve = broadside.serve().unwrap_or_else(|e| panic!("{e}"));
-    if let Err(e) = support::wait_for_http_ok(&mut serve, ISG_LISTEN, "/healthz", deadline) {
-        panic!(
-            "{}",
-            failure("broadside serve ready", &e, &[&serve], &interop)
-        );
-    }
+    let (broadside, mut serve) = start_broadside(&interop, deadline);
 
     let mut fedify = peer::spawn(&interop, Some("isg@isg.test")).unwrap_or_else(|e| panic!("{e}"));
 
@@ -115,31 +154,11 @@ fn fedify_follow_is_accepted() {
 
     // Publishing: Fedify receives the statement as an Article, then its correction and its
     // retraction, each verified by Fedify's own signature and JSON-LD processing.
-    let published = broadside
-        .run(&[
-            "post",
-            "publish",
-            "--actor",
-            "isg",
-            "--kind",
-            "statement",
-            "--lang",
-            "es",
-            "--title",
-            "Declaración",
-            "--body",
-            "Solidaridad con la #huelga.",
-        ])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let post_url = published
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    assert!(
-        post_url.starts_with(&format!("{isg_actor}/posts/")),
-        "publish printed {published}"
+    let post_url = publish_statement(
+        &broadside,
+        "es",
+        "Declaración",
+        "Solidaridad con la #huelga.",
     );
 
     let expect =
@@ -194,4 +213,263 @@ fn fedify_follow_is_accepted() {
         &peer::inbox("Delete", &isg_actor),
     );
     assert_eq!(delete["object"]["id"], post_url.as_str());
+}
+
+/// Waits for the peer to print a line starting with `prefix`; any of the
+/// peer's failure lines (or either process exiting) ends the wait at once.
+fn peer_says(
+    fedify: &mut Proc,
+    serve: &mut Proc,
+    prefix: &str,
+    step: &str,
+    interop: &InteropDir,
+    deadline: Instant,
+) -> String {
+    let failures = [
+        peer::COMMAND_FAILED,
+        peer::ACCEPT_FAILED,
+        peer::UNVERIFIED,
+        "INBOX-ERROR ",
+    ];
+    let what = format!("the Fedify peer to print {prefix:?}");
+    let said = support::wait_until(&what, deadline, || {
+        if let Some(line) = fedify.output().line_starting_with(prefix) {
+            return Ok(Some(line));
+        }
+        if let Some(line) = failures
+            .iter()
+            .find_map(|failed| fedify.output().line_starting_with(failed))
+        {
+            return Err(format!("the Fedify peer says: {line}"));
+        }
+        fedify.ensure_running()?;
+        serve.ensure_running()?;
+        Ok(None)
+    });
+    match said {
+        Ok(line) => {
+            eprintln!("fedify peer: {line}");
+            line
+        }
+        Err(e) => panic!("{}", failure(step, &e, &[serve, fedify], interop)),
+    }
+}
+
+/// Runs `broadside ARGS` until a line of its output satisfies `wanted`.
+fn poll_cli(
+    broadside: &Broadside,
+    serve: &mut Proc,
+    fedify: &Proc,
+    args: &[&str],
+    wanted: impl Fn(&str) -> bool,
+    interop: &InteropDir,
+    deadline: Instant,
+) -> String {
+    let step = format!("`broadside {}`", args.join(" "));
+    let mut last = String::new();
+    let found = support::wait_until(&step, deadline, || {
+        serve.ensure_running()?;
+        last = broadside.run(args)?;
+        Ok(last.lines().find(|line| wanted(line)).map(str::to_owned))
+    });
+    match found {
+        Ok(line) => {
+            eprintln!("{step}: {line}");
+            line
+        }
+        Err(e) => panic!(
+            "{}",
+            failure(
+                &step,
+                &format!("{e}; last output:\n{last}"),
+                &[serve, fedify],
+                interop
+            )
+        ),
+    }
+}
+
+/// GETs an ActivityPub document from `broadside serve` until `wanted` holds.
+fn poll_json(
+    serve: &mut Proc,
+    fedify: &Proc,
+    path: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+    interop: &InteropDir,
+    deadline: Instant,
+) -> serde_json::Value {
+    let step = format!("GET {ISG_ORIGIN}{path}");
+    let mut last = String::new();
+    let found = support::wait_until(&step, deadline, || {
+        serve.ensure_running()?;
+        let (status, body) = support::http_get_accept(
+            ISG_LISTEN,
+            path,
+            "application/activity+json",
+            Duration::from_secs(5),
+        )?;
+        last = format!("{status} {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        Ok((status == 200 && wanted(&json)).then_some(json))
+    });
+    match found {
+        Ok(json) => json,
+        Err(e) => panic!(
+            "{}",
+            failure(
+                &step,
+                &format!("{e}; last answer: {last}"),
+                &[serve, fedify],
+                interop
+            )
+        ),
+    }
+}
+
+/// The other direction: Broadside follows the Fedify actor (Fedify accepts),
+/// receives the Note it publishes to its followers, and records its like of
+/// and reply to one of our statements.
+#[test]
+fn broadside_follows_fedify_and_receives_its_note_like_and_reply() {
+    let Some(root) = support::interop_dir() else {
+        return;
+    };
+    let _serial = support::exclusive();
+    let interop = InteropDir::open(&root).unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + support::SCENARIO_TIMEOUT;
+    let (broadside, mut serve) = start_broadside(&interop, deadline);
+    let mut fedify = peer::spawn(&interop, None).unwrap_or_else(|e| panic!("{e}"));
+    peer_says(
+        &mut fedify,
+        &mut serve,
+        peer::READY,
+        "the Fedify peer starts",
+        &interop,
+        deadline,
+    );
+
+    // Broadside resolves @peer@peer.test over HTTPS and sends a Follow that
+    // Fedify verifies and accepts; Broadside verifies the Accept in turn.
+    let followed = broadside
+        .run(&["follow", "--actor", "isg", PEER_HANDLE])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        followed.contains(PEER_ACTOR),
+        "`broadside follow` printed {followed}"
+    );
+    peer_says(
+        &mut fedify,
+        &mut serve,
+        &peer::inbox("Follow", &format!("{ISG_ORIGIN}/users/isg")),
+        "Fedify receives our Follow",
+        &interop,
+        deadline,
+    );
+    peer_says(
+        &mut fedify,
+        &mut serve,
+        peer::ACCEPT_SENT,
+        "Fedify accepts our Follow",
+        &interop,
+        deadline,
+    );
+    let following = poll_json(
+        &mut serve,
+        &fedify,
+        "/users/isg/following?page=1",
+        |json| {
+            json["orderedItems"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|item| item == PEER_ACTOR))
+        },
+        &interop,
+        deadline,
+    );
+    assert_eq!(following["totalItems"], 1, "{following}");
+
+    // The peer publishes a Note to its followers: Broadside keeps it.
+    let note_text = "Fedify saluda a la huelga general";
+    fedify
+        .send_line(&peer::note(note_text))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sent = peer_says(
+        &mut fedify,
+        &mut serve,
+        peer::NOTE_SENT,
+        "Fedify publishes a Note",
+        &interop,
+        deadline,
+    );
+    assert!(sent.ends_with(" to 1 followers"), "{sent}");
+    let note_id = peer::sent_id(&sent, peer::NOTE_SENT, 0).unwrap_or_else(|| panic!("{sent}"));
+    poll_cli(
+        &broadside,
+        &mut serve,
+        &fedify,
+        &["network"],
+        |line| line.ends_with(&format!("\t{note_id}")) && line.contains(note_text),
+        &interop,
+        deadline,
+    );
+
+    // The peer likes one of our statements and replies to it.
+    let post_url = publish_statement(
+        &broadside,
+        "en",
+        "Statement",
+        "We stand with the general strike.",
+    );
+    fedify
+        .send_line(&peer::like(&post_url))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let liked = peer_says(
+        &mut fedify,
+        &mut serve,
+        peer::LIKE_SENT,
+        "Fedify likes our statement",
+        &interop,
+        deadline,
+    );
+    assert!(liked.contains(&format!(" of {post_url} ")), "{liked}");
+    let reply_text = "Count us in, from peer.test";
+    fedify
+        .send_line(&peer::reply(&post_url, reply_text))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let replied = peer_says(
+        &mut fedify,
+        &mut serve,
+        peer::REPLY_SENT,
+        "Fedify replies to our statement",
+        &interop,
+        deadline,
+    );
+    let reply_id =
+        peer::sent_id(&replied, peer::REPLY_SENT, 0).unwrap_or_else(|| panic!("{replied}"));
+
+    // The reply is held for approval: `reply list` shows it with its author.
+    poll_cli(
+        &broadside,
+        &mut serve,
+        &fedify,
+        &["reply", "list"],
+        |line| {
+            line.contains("\treply\t")
+                && line.contains("\t@peer@peer.test\t")
+                && line.contains(reply_text)
+                && line.ends_with(&format!("\t{reply_id}"))
+        },
+        &interop,
+        deadline,
+    );
+    // The like is counted in the statement's `likes` collection.
+    let post_path = post_url.trim_start_matches(ISG_ORIGIN).to_owned();
+    let post = poll_json(
+        &mut serve,
+        &fedify,
+        &post_path,
+        |json| json["likes"]["totalItems"] == 1,
+        &interop,
+        deadline,
+    );
+    eprintln!("likes of {post_url}: {}", post["likes"]);
 }

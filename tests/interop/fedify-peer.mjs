@@ -9,6 +9,18 @@
 // argument, it resolves that handle over HTTPS (WebFinger, then the actor
 // document) and sends it a Follow, then keeps serving until killed.
 //
+// It accepts every Follow of `peer` at once (Accept sent back, follower kept in
+// memory and listed in ${PEER_ORIGIN}/users/peer/followers), and takes commands
+// on stdin, one per line, run one after the other (stdin closed: no commands,
+// the peer keeps serving):
+//   NOTE <text>           publish a public Note to all followers (Create)
+//   LIKE <object url>     Like that object; sent to its author's inbox
+//   REPLY <object url> <text>
+//                         a public Note with inReplyTo = the object, mentioning
+//                         its author; the Create goes to the author and to
+//                         all followers
+// Every object and activity it sends stays dereferenceable at its id.
+//
 // Environment: PEER_PORT, PEER_ORIGIN, PEER_PID_FILE (write our pid there),
 // FEDIFY_LOG (Fedify's log level, default "info"), NODE_EXTRA_CA_CERTS (the
 // test CA, read by Node itself).
@@ -23,6 +35,12 @@
 //   INBOX <Type> from <actor id> object <object Type [id] | object id> <raw JSON>
 //   INBOX-UNVERIFIED <Type> from <actor id> reason <reason> <details>
 //   INBOX-ERROR <message>
+//   ACCEPT SENT <accept id> for <follow id> to <inbox>
+//   ACCEPT FAILED <follow id>: <reason>
+//   NOTE SENT <note id> in <create id> to <n> followers
+//   LIKE SENT <like id> of <object id> to <inbox>
+//   REPLY SENT <note id> in <create id> to <inbox> [<inbox>…]
+//   COMMAND FAILED <command line>: <reason>
 //   HTTP <method> <path> -> <status> [<error body>]
 //   FATAL <message>                                        (then exit 1)
 // Fedify's own log lines (LogTape) are interleaved and never start with those
@@ -31,6 +49,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import {
   createFederation,
   generateCryptoKeyPair,
@@ -45,11 +64,16 @@ import {
   Endpoints,
   Follow,
   isActor,
+  Like,
+  Mention,
+  Note,
   Person,
+  PUBLIC_COLLECTION,
   Reject,
   Undo,
   Update,
 } from "@fedify/vocab";
+import { Temporal } from "@js-temporal/polyfill";
 import { configure, getConsoleSink } from "@logtape/logtape";
 
 const ORIGIN = (process.env.PEER_ORIGIN ?? "https://peer.test").replace(/\/+$/, "");
@@ -100,6 +124,7 @@ federation
       summary: "Test actor for Broadside's interop tests.",
       manuallyApprovesFollowers: false,
       inbox: ctx.getInboxUri(identifier),
+      followers: ctx.getFollowersUri(identifier),
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
       publicKey: keys[0].cryptographicKey,
       assertionMethods: keys.map((k) => k.multikey),
@@ -110,13 +135,27 @@ federation
     identifier === IDENTIFIER ? keyPairs : []
   );
 
-// The Follows we sent stay dereferenceable, as a real server's would.
-const sentFollows = new Map();
-federation.setObjectDispatcher(
-  Follow,
-  "/follows/{id}",
-  (_ctx, values) => sentFollows.get(values.id) ?? null,
-);
+// What we sent stays dereferenceable, as a real server's would: one map per
+// type, keyed by the {id} in its URL.
+const sent = {};
+for (const [name, type, path] of [
+  ["Follow", Follow, "/follows/{id}"],
+  ["Accept", Accept, "/accepts/{id}"],
+  ["Create", Create, "/creates/{id}"],
+  ["Note", Note, "/notes/{id}"],
+  ["Like", Like, "/likes/{id}"],
+]) {
+  const objects = (sent[name] = new Map());
+  federation.setObjectDispatcher(type, path, (_ctx, values) => objects.get(values.id) ?? null);
+}
+const sentFollows = sent.Follow;
+
+// Accepted followers, by actor id; each is an Actor (a Fedify Recipient).
+const followers = new Map();
+federation.setFollowersDispatcher(
+  "/users/{identifier}/followers",
+  (_ctx, identifier) => (identifier === IDENTIFIER ? { items: [...followers.values()] } : null),
+).setCounter((_ctx, identifier) => (identifier === IDENTIFIER ? followers.size : null));
 
 // --- inbox logging ----------------------------------------------------------
 
@@ -165,8 +204,36 @@ federation
   .on(Update, logInbox)
   .on(Delete, logInbox)
   .on(Announce, logInbox)
-  .on(Undo, logInbox)
-  .on(Follow, logInbox)
+  .on(Undo, async (ctx, undo) => {
+    await logInbox(ctx, undo);
+    const object = await undo.getObject(ctx);
+    if (object instanceof Follow && object.actorId?.href === undo.actorId?.href) {
+      followers.delete(undo.actorId.href);
+    }
+  })
+  .on(Follow, async (ctx, follow) => {
+    await logInbox(ctx, follow);
+    if (follow.objectId?.href !== ctx.getActorUri(IDENTIFIER).href) return;
+    try {
+      const follower = await follow.getActor(ctx);
+      if (follower == null || !isActor(follower) || follower.inboxId == null) {
+        throw new Error(`cannot fetch the follower ${follow.actorId?.href}`);
+      }
+      const id = randomUUID();
+      const accept = new Accept({
+        id: ctx.getObjectUri(Accept, { id }),
+        actor: ctx.getActorUri(IDENTIFIER),
+        object: follow,
+        to: follower.id,
+      });
+      sent.Accept.set(id, accept);
+      await ctx.sendActivity({ identifier: IDENTIFIER }, follower, accept);
+      followers.set(follower.id.href, follower);
+      out(`ACCEPT SENT ${accept.id.href} for ${follow.id?.href} to ${follower.inboxId.href}`);
+    } catch (error) {
+      out(`ACCEPT FAILED ${follow.id?.href}: ${error?.message ?? error}`);
+    }
+  })
   .on(Activity, logInbox) // anything else (Like, Move, …)
   .onUnverifiedActivity((ctx, activity, reason) => {
     const json = rawJsonOf(ctx) ?? {};
@@ -303,3 +370,128 @@ if (target) {
   }
   out(`FOLLOW SENT ${follow.id.href} to ${actor.inboxId.href}`);
 }
+
+// --- commands on stdin ------------------------------------------------------
+
+const escapeHtml = (text) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+const commandContext = () => federation.createContext(new URL(ORIGIN), { rawBody: null });
+
+// The object at `url` and its author, fetched with signed GETs (as servers that
+// require authorized fetch expect).
+const objectAndAuthor = async (ctx, url) => {
+  const documentLoader = await ctx.getDocumentLoader({ identifier: IDENTIFIER });
+  const object = await ctx.lookupObject(url, { documentLoader });
+  if (object == null) throw new Error(`cannot fetch ${url}`);
+  const author = await object.getAttribution({ documentLoader });
+  if (author == null || !isActor(author) || author.inboxId == null) {
+    throw new Error(`${url} has no author with an inbox`);
+  }
+  return { object, author };
+};
+
+// A public Note by us: to the public, cc our followers; `extra` adds or
+// overrides properties.
+const newNote = (ctx, text, extra = {}) => {
+  const id = randomUUID();
+  const note = new Note({
+    id: ctx.getObjectUri(Note, { id }),
+    attribution: ctx.getActorUri(IDENTIFIER),
+    to: PUBLIC_COLLECTION,
+    ccs: [ctx.getFollowersUri(IDENTIFIER)],
+    content: `<p>${escapeHtml(text)}</p>`,
+    mediaType: "text/html",
+    published: Temporal.Now.instant(),
+    ...extra,
+  });
+  sent.Note.set(id, note);
+  return note;
+};
+
+const createOf = (ctx, note) => {
+  const id = randomUUID();
+  const create = new Create({
+    id: ctx.getObjectUri(Create, { id }),
+    actor: ctx.getActorUri(IDENTIFIER),
+    object: note,
+    to: PUBLIC_COLLECTION,
+    ccs: note.ccIds,
+    published: note.published,
+  });
+  sent.Create.set(id, create);
+  return create;
+};
+
+const commands = {
+  async NOTE(text) {
+    if (!text) throw new Error("usage: NOTE <text>");
+    const ctx = commandContext();
+    const note = newNote(ctx, text);
+    const create = createOf(ctx, note);
+    await ctx.sendActivity({ identifier: IDENTIFIER }, "followers", create, { preferSharedInbox: true });
+    out(`NOTE SENT ${note.id.href} in ${create.id.href} to ${followers.size} followers`);
+  },
+
+  async LIKE(rest) {
+    const target = rest.trim();
+    if (!target) throw new Error("usage: LIKE <object url>");
+    const ctx = commandContext();
+    const { object, author } = await objectAndAuthor(ctx, target);
+    const id = randomUUID();
+    const like = new Like({
+      id: ctx.getObjectUri(Like, { id }),
+      actor: ctx.getActorUri(IDENTIFIER),
+      object: object.id,
+      to: author.id,
+    });
+    sent.Like.set(id, like);
+    await ctx.sendActivity({ identifier: IDENTIFIER }, author, like);
+    out(`LIKE SENT ${like.id.href} of ${object.id.href} to ${author.inboxId.href}`);
+  },
+
+  async REPLY(rest) {
+    const [target, ...words] = rest.trim().split(/\s+/);
+    const text = words.join(" ");
+    if (!target || !text) throw new Error("usage: REPLY <object url> <text>");
+    const ctx = commandContext();
+    const { object, author } = await objectAndAuthor(ctx, target);
+    const note = newNote(ctx, text, {
+      replyTarget: object.id,
+      ccs: [ctx.getFollowersUri(IDENTIFIER), author.id],
+      tags: [
+        new Mention({
+          href: author.id,
+          name: `@${author.preferredUsername}@${author.id.host}`,
+        }),
+      ],
+    });
+    const create = createOf(ctx, note);
+    // One send, so an author who also follows us gets it once.
+    const recipients = new Map([[author.id.href, author], ...followers]);
+    await ctx.sendActivity({ identifier: IDENTIFIER }, [...recipients.values()], create, {
+      preferSharedInbox: true,
+    });
+    const inboxes = [...recipients.values()].map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href);
+    out(`REPLY SENT ${note.id.href} in ${create.id.href} to ${[...new Set(inboxes)].join(" ")}`);
+  },
+};
+
+// One command at a time, in the order they arrive.
+let queue = Promise.resolve();
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const trimmed = line.trim();
+  if (!trimmed) return;
+  const space = trimmed.indexOf(" ");
+  const name = space < 0 ? trimmed : trimmed.slice(0, space);
+  const rest = space < 0 ? "" : trimmed.slice(space + 1);
+  queue = queue.then(async () => {
+    try {
+      const command = commands[name];
+      if (command == null) throw new Error(`unknown command (known: ${Object.keys(commands).join(", ")})`);
+      await command(rest);
+    } catch (error) {
+      out(`COMMAND FAILED ${trimmed}: ${error?.message ?? error}`);
+    }
+  });
+});

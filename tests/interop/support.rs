@@ -16,7 +16,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -151,6 +151,8 @@ impl Output {
 pub struct Proc {
     name: String,
     child: Child,
+    /// Open only for processes started with [`Proc::spawn_with_stdin`].
+    stdin: Option<ChildStdin>,
     output: Output,
     exit: Option<ExitStatus>,
 }
@@ -158,8 +160,16 @@ pub struct Proc {
 impl Proc {
     /// Spawns `command` with stdin closed and stdout/stderr captured.
     pub fn spawn(name: &str, command: &mut Command) -> Result<Self, String> {
+        Self::start(name, command.stdin(Stdio::null()))
+    }
+
+    /// Like [`Proc::spawn`], but stdin stays open for [`Proc::send_line`].
+    pub fn spawn_with_stdin(name: &str, command: &mut Command) -> Result<Self, String> {
+        Self::start(name, command.stdin(Stdio::piped()))
+    }
+
+    fn start(name: &str, command: &mut Command) -> Result<Self, String> {
         let mut child = command
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -173,10 +183,24 @@ impl Proc {
         }
         Ok(Self {
             name: name.to_owned(),
+            stdin: child.stdin.take(),
             child,
             output,
             exit: None,
         })
+    }
+
+    /// Writes one line to the process's stdin (see [`Proc::spawn_with_stdin`]).
+    pub fn send_line(&mut self, line: &str) -> Result<(), String> {
+        self.ensure_running()?;
+        let name = &self.name;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| format!("{name} was started without stdin"))?;
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("cannot write {line:?} to {name}: {e}"))
     }
 
     pub fn name(&self) -> &str {
@@ -288,6 +312,17 @@ pub fn wait_for_line(
 /// Minimal HTTP/1.1 GET over plain TCP: returns the status code and the body
 /// (read up to Content-Length, or to the end; chunked bodies come back raw).
 pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, String), String> {
+    http_get_accept(addr, path, "*/*", timeout)
+}
+
+/// [`http_get`] asking for `accept` (e.g. `application/activity+json` where
+/// the same path also serves HTML).
+pub fn http_get_accept(
+    addr: &str,
+    path: &str,
+    accept: &str,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
     let socket: SocketAddr = addr
         .parse()
         .map_err(|e| format!("bad address {addr}: {e}"))?;
@@ -297,8 +332,9 @@ pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, Strin
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .map_err(|e| format!("socket options: {e}"))?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    );
     stream
         .write_all(request.as_bytes())
         .map_err(|e| format!("send GET {path} to {addr}: {e}"))?;
@@ -472,7 +508,8 @@ pub mod peer {
     use std::process::Command;
 
     /// Starts the peer with Node 22; with `follow`, it looks that handle up
-    /// and sends it a Follow.
+    /// and sends it a Follow. Its stdin takes the commands built below
+    /// ([`note`], [`like`], [`reply`]).
     pub fn spawn(interop: &InteropDir, follow: Option<&str>) -> Result<Proc, String> {
         let mut command = Command::new(&interop.node);
         command
@@ -482,7 +519,7 @@ pub mod peer {
             .env("NODE_EXTRA_CA_CERTS", &interop.ca_cert)
             .env("PEER_PORT", PEER_PORT.to_string())
             .env("PEER_ORIGIN", PEER_ORIGIN);
-        Proc::spawn("fedify peer", &mut command)
+        Proc::spawn_with_stdin("fedify peer", &mut command)
     }
 
     /// Printed once the peer listens.
@@ -495,6 +532,49 @@ pub mod peer {
     pub const FOLLOW_FAILED: &str = "FOLLOW FAILED ";
     /// Printed when an inbox POST failed signature verification (then 401).
     pub const UNVERIFIED: &str = "INBOX-UNVERIFIED ";
+    /// Printed once the peer accepted a Follow of its actor:
+    /// `ACCEPT SENT <accept id> for <follow id> to <inbox>`.
+    pub const ACCEPT_SENT: &str = "ACCEPT SENT ";
+    /// Printed when the Accept could not be sent.
+    pub const ACCEPT_FAILED: &str = "ACCEPT FAILED ";
+    /// `NOTE SENT <note id> in <create id> to <n> followers`.
+    pub const NOTE_SENT: &str = "NOTE SENT ";
+    /// `LIKE SENT <like id> of <object id> to <inbox>`.
+    pub const LIKE_SENT: &str = "LIKE SENT ";
+    /// `REPLY SENT <note id> in <create id> to <inbox> [<inbox>…]`.
+    pub const REPLY_SENT: &str = "REPLY SENT ";
+    /// Printed when a stdin command failed: `COMMAND FAILED <line>: <reason>`.
+    pub const COMMAND_FAILED: &str = "COMMAND FAILED ";
+
+    /// Command: publish a public Note with `text` to the peer's followers.
+    pub fn note(text: &str) -> String {
+        format!("NOTE {}", one_line(text))
+    }
+
+    /// Command: like the object at `url` (sent to its author).
+    pub fn like(url: &str) -> String {
+        format!("LIKE {url}")
+    }
+
+    /// Command: reply to the object at `url` (sent to its author and the
+    /// peer's followers).
+    pub fn reply(url: &str, text: &str) -> String {
+        format!("REPLY {url} {}", one_line(text))
+    }
+
+    fn one_line(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The id at `index` (0-based, counting words after the prefix) of a
+    /// `… SENT` line, e.g. the note id of `NOTE SENT <note id> in …`.
+    pub fn sent_id(line: &str, prefix: &str, index: usize) -> Option<String> {
+        line.strip_prefix(prefix)?
+            .split_whitespace()
+            .filter(|word| word.starts_with("https://"))
+            .nth(index)
+            .map(str::to_owned)
+    }
 
     /// Prefix of the line logged for an accepted inbox activity:
     /// `INBOX <Type> from <actor id> object <…> <JSON>`.
