@@ -81,7 +81,7 @@ pub async fn network(config: Config, limit: i64) -> CliResult {
         let headline = post
             .name
             .clone()
-            .unwrap_or_else(|| crate::domain::render::excerpt(&post.content, 60));
+            .unwrap_or_else(|| crate::domain::render::html_excerpt(&post.content, 60));
         println!(
             "{}\t{}\t{}\t{}",
             post.published_at.format("%Y-%m-%d %H:%M"),
