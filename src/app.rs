@@ -9,8 +9,8 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::{Config, DatabaseUrl},
     federation::{
-        delivery::worker, http_client, keys, objects::instance_actor::InstanceActor,
-        rate_limit::RateLimiter,
+        delivery::worker, http_client, inbox::ActorFetches, keys,
+        objects::instance_actor::InstanceActor, rate_limit::RateLimiter,
     },
     store::{Backend, Store, StoreError},
     web::{self, cache::PublicCache},
@@ -61,6 +61,8 @@ pub struct Inner {
     pub public_cache: PublicCache,
     /// The inbox's per-host rate limit (in memory, per process).
     pub inbox_limiter: RateLimiter,
+    /// Concurrent inbox requests of one unknown actor fetch it once.
+    pub actor_fetches: ActorFetches,
 }
 
 impl Deref for AppState {
@@ -100,6 +102,7 @@ impl AppState {
             instance_actor,
             public_cache: PublicCache::new(),
             inbox_limiter: RateLimiter::inbox(),
+            actor_fetches: ActorFetches::default(),
         })))
     }
 

@@ -356,6 +356,41 @@ async fn a_redelivered_activity_is_acknowledged_but_applied_once() {
     server.stop().await;
 }
 
+/// Several activities of an actor we do not know yet, arriving at the same moment: its actor
+/// document is fetched once, and every activity is applied.
+#[tokio::test]
+async fn concurrent_activities_of_an_unknown_actor_fetch_it_once() {
+    let server = TestServer::start().await;
+    server.create_actor("isg", false).await;
+    let id = server
+        .publish_post(
+            "isg",
+            broadside::domain::PostKind::Statement,
+            Some("Statement"),
+            "Text",
+            "en",
+        )
+        .await;
+    let peer = Peer::start().await;
+    let alice = peer.add_actor("alice");
+    let inbox = server.url("/inbox");
+    let likes: Vec<Value> = (0..8)
+        .map(|n| {
+            json!({"id": format!("{}/likes/{n}", alice.id), "type": "Like",
+                        "actor": alice.id, "object": server.post_url("isg", id)})
+        })
+        .collect();
+    let statuses =
+        futures::future::join_all(likes.iter().map(|like| alice.post(&inbox, like))).await;
+    assert!(statuses.iter().all(|r| r.status() == StatusCode::ACCEPTED));
+    assert_eq!(
+        peer.fetches(alice.id.path()),
+        1,
+        "one fetch for eight requests"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_manually_approving_account_keeps_follows_pending_until_approved() {
     let server = TestServer::start().await;

@@ -9,6 +9,11 @@
 //!
 //! Moderation sits in the cheap part: the per-host rate limit right after the signature header
 //! is read (429), and blocked actors and domains right after the actor id is known (403).
+//!
+//! An actor we do not know yet is fetched once, however many of its activities arrive at the
+//! same moment ([`ActorFetches`]): a new follower's server often sends several at once.
+
+use std::{collections::HashMap, sync::Arc};
 
 use activitypub_federation::fetch::object_id::ObjectId;
 use bytes::Bytes;
@@ -180,7 +185,10 @@ async fn authenticate(
     request: &RequestParts<'_>,
 ) -> Result<ApRemoteActor, Refusal> {
     let object_id = ObjectId::<ApRemoteActor>::from(actor_id.clone());
-    let actor = object_id.dereference(data).await.map_err(fetch_refusal)?;
+    let actor = {
+        let _turn = data.actor_fetches.turn(actor_id).await;
+        object_id.dereference(data).await.map_err(fetch_refusal)?
+    };
     if check(&actor, signature, request).is_ok() {
         return Ok(actor);
     }
@@ -211,5 +219,81 @@ fn fetch_refusal(err: FederationError) -> Refusal {
     match err {
         FederationError::Store(err) => Refusal::Internal(err.to_string()),
         other => Refusal::Unauthorized(format!("the signing actor could not be fetched: {other}")),
+    }
+}
+
+/// One lookup at a time per actor. Requests naming the same actor take turns: the first
+/// fetches the actor (if it is not cached) and stores it, and those that waited then read the
+/// stored copy instead of fetching it again. Requests for different actors never wait for
+/// each other. An actor's entry lives only while someone holds or awaits its turn.
+#[derive(Default)]
+pub struct ActorFetches {
+    turns: std::sync::Mutex<HashMap<Url, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl ActorFetches {
+    /// Waits for `actor`'s turn; the turn ends when the returned guard is dropped.
+    pub async fn turn(&self, actor: &Url) -> Turn<'_> {
+        let lock = self.lock().entry(actor.clone()).or_default().clone();
+        Turn {
+            guard: Some(lock.clone().lock_owned().await),
+            lock,
+            actor: actor.clone(),
+            fetches: self,
+        }
+    }
+
+    /// Each critical section is one map operation; a panic cannot leave it half done.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Url, Arc<tokio::sync::Mutex<()>>>> {
+        self.turns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many actors have someone holding or awaiting a turn (for tests).
+    pub fn in_use(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// An actor's turn; see [`ActorFetches::turn`].
+pub struct Turn<'a> {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    actor: Url,
+    fetches: &'a ActorFetches,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut turns = self.fetches.lock();
+        drop(self.guard.take());
+        // The map and this turn hold the last two handles: nobody waits, forget the entry.
+        // (New waiters need the map lock, held here, to get a handle.)
+        if Arc::strong_count(&self.lock) == 2 {
+            turns.remove(&self.actor);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn requests_for_one_actor_take_turns_and_the_entry_is_forgotten() {
+        let fetches = ActorFetches::default();
+        let actor = Url::parse("https://a.example/users/a").unwrap();
+        let other = Url::parse("https://b.example/users/b").unwrap();
+
+        let first = fetches.turn(&actor).await;
+        // Another actor is not held up.
+        drop(fetches.turn(&other).await);
+        let mut second = std::pin::pin!(fetches.turn(&actor));
+        assert!(futures::poll!(&mut second).is_pending(), "the second waits");
+        drop(first);
+        assert_eq!(fetches.in_use(), 1, "kept while someone waits");
+        drop(second.await);
+        assert_eq!(fetches.in_use(), 0, "forgotten when nobody needs it");
     }
 }

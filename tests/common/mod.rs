@@ -296,6 +296,8 @@ pub struct Received {
 struct PeerState {
     docs: HashMap<String, (StatusCode, Value)>,
     received: Vec<Received>,
+    /// How many times each path was fetched (GET).
+    fetches: HashMap<String, usize>,
     /// Statuses to answer inbox POSTs with, in order; 202 once used up.
     inbox_script: Vec<StatusCode>,
     /// How many of the next inbox POSTs to leave hanging (as a stalled server would).
@@ -355,6 +357,17 @@ impl Peer {
     }
 
     pub fn received(&self) -> Vec<Received> {
+    /// How many times `path` was fetched.
+    pub fn fetches(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .fetches
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
         self.state.lock().unwrap().received.clone()
     }
 
@@ -399,8 +412,9 @@ impl Peer {
 }
 
 async fn serve_doc(State(peer): State<Peer>, uri: Uri) -> Response {
-    let docs = &peer.state.lock().unwrap().docs;
-    match docs.get(uri.path()) {
+    let mut state = peer.state.lock().unwrap();
+    *state.fetches.entry(uri.path().to_owned()).or_default() += 1;
+    match state.docs.get(uri.path()) {
         Some((status, doc)) => (
             *status,
             [(header::CONTENT_TYPE, "application/activity+json")],
