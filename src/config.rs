@@ -22,7 +22,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "broadside.toml";
 
 /// Setting names, shared by the TOML file (as written) and the environment (upper-cased, with the
 /// `BROADSIDE_` prefix).
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "base_url",
     "listen",
     "database_url",
@@ -30,7 +30,11 @@ const KEYS: [&str; 7] = [
     "allow_private_networks",
     "extra_ca_file",
     "log",
+    "api_requests_per_minute",
 ];
+
+/// API requests one token may make per minute (in a burst, or spread out) by default.
+pub const DEFAULT_API_REQUESTS_PER_MINUTE: u32 = 300;
 
 /// A setting that could not be used, with the sentence that explains why.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,7 @@ struct RawConfig {
     allow_private_networks: bool,
     extra_ca_file: Option<PathBuf>,
     log: String,
+    api_requests_per_minute: u32,
 }
 
 impl Default for RawConfig {
@@ -78,6 +83,7 @@ impl Default for RawConfig {
             allow_private_networks: false,
             extra_ca_file: None,
             log: "info".into(),
+            api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
         }
     }
 }
@@ -152,6 +158,8 @@ pub struct Config {
     /// PEM root certificates trusted for outgoing HTTPS on top of the system's.
     pub extra_ca_pem: Option<Vec<u8>>,
     pub log: String,
+    /// The API's per-token rate limit: requests per minute, refilled evenly.
+    pub api_requests_per_minute: u32,
 }
 
 impl Config {
@@ -200,6 +208,12 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&raw.log).map_err(|e| {
             ConfigError::invalid("log", format!("`{}` is not a tracing filter: {e}", raw.log))
         })?;
+        if raw.api_requests_per_minute == 0 {
+            return Err(ConfigError::invalid(
+                "api_requests_per_minute",
+                "must be at least 1 (the API would refuse every request)",
+            ));
+        }
         Ok(Self {
             base_url,
             listen,
@@ -208,6 +222,7 @@ impl Config {
             allow_private_networks: raw.allow_private_networks,
             extra_ca_pem,
             log: raw.log,
+            api_requests_per_minute: raw.api_requests_per_minute,
         })
     }
 
@@ -359,6 +374,24 @@ mod tests {
         .unwrap();
         assert_eq!(config.base_url.as_str(), "https://from-file.example/");
         assert_eq!(config.listen.port(), 9100);
+    }
+
+    #[test]
+    fn a_zero_api_rate_is_refused() {
+        let err = Config::check(RawConfig {
+            api_requests_per_minute: 0,
+            ..raw()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("BROADSIDE_API_REQUESTS_PER_MINUTE"),
+            "{err}"
+        );
+        assert_eq!(
+            Config::check(raw()).unwrap().api_requests_per_minute,
+            DEFAULT_API_REQUESTS_PER_MINUTE
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod media;
 pub mod negotiate;
 pub mod posts;
+pub mod security;
 pub mod tags;
 pub mod view;
 pub mod well_known;
@@ -89,6 +90,10 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .merge(api::router())
         .merge(editor::router())
         .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(
+            security::Settings::for_base_url(&federation.config.base_url),
+            security::headers,
+        ))
         .layer(FederationMiddleware::new(federation))
         .layer(TraceLayer::new_for_http())
 }

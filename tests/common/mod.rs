@@ -143,6 +143,7 @@ impl TestServer {
             allow_private_networks: true,
             extra_ca_pem: None,
             log: "warn".into(),
+            api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
         };
         let (stop, shutdown) = watch::channel(false);
         let state = AppState::prepare(config.clone()).await.unwrap();

@@ -64,10 +64,14 @@ pub fn router() -> Router {
             tracing::error!(error = %err, "the OpenAPI document does not serialize");
             Bytes::new()
         });
-    router.route(
-        "/api/v1/openapi.json",
-        get(move || async move { ([(header::CONTENT_TYPE, "application/json")], bytes.clone()) }),
-    )
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], bytes.clone()) }),
+        )
+        .layer(axum::Extension(std::sync::Arc::new(
+            auth::TokenLimiter::default(),
+        )))
 }
 
 /// An API failure, as an `application/problem+json` response.
@@ -78,6 +82,8 @@ pub enum ApiError {
     NotFound,
     BadRequest(String),
     Unprocessable(String),
+    /// 429: the token used up its allowance ([`auth::TokenLimiter`]); retry after the wait.
+    TooManyRequests(std::time::Duration),
     Internal(String),
 }
 
@@ -113,6 +119,18 @@ impl IntoResponse for ApiError {
             ),
             Self::BadRequest(why) => problem(StatusCode::BAD_REQUEST, &why),
             Self::Unprocessable(why) => problem(StatusCode::UNPROCESSABLE_ENTITY, &why),
+            Self::TooManyRequests(wait) => {
+                let seconds = crate::federation::rate_limit::retry_after_secs(wait);
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("This token made too many requests; try again in {seconds} seconds."),
+                );
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds),
+                );
+                response
+            }
             Self::Internal(cause) => {
                 tracing::error!(error = %cause, "API request failed");
                 problem(
