@@ -2,6 +2,12 @@
 //! user's permission for the account ([`User::may`]), resolves mentions, renders, publishes
 //! through [`crate::federation::publish`], and writes the audit log. The HTTP layers only
 //! translate requests and errors.
+//!
+//! The use cases for allied organizations (following, boosting, replies) are in [`network`],
+//! the admins' (blocks and reports) in [`moderation`].
+
+pub mod moderation;
+pub mod network;
 
 use chrono::{DateTime, Utc};
 
@@ -337,8 +343,7 @@ pub async fn posts(
     Ok(posts)
 }
 
-/// Records who did what to which post. Every change ends here, so this is also where the
-/// public pages cached in this process are dropped (other processes notice the site version).
+/// Records who did what to which post (other processes notice the change by the site version).
 async fn audit(
     data: &FederationData,
     user: &User,
@@ -346,10 +351,22 @@ async fn audit(
     actor: &LocalActor,
     post: &Post,
 ) -> EditorialResult<()> {
-    data.invalidate_public_cache();
     let subject = format!("{}/posts/{}", actor.username, post.id);
+    record(data, user, action, &subject, &headline(post)).await
+}
+
+/// Writes one line of the audit log: who did `action` to `subject`, with a detail for people.
+/// Every change ends here, so this is where this process's cached public pages are dropped.
+async fn record(
+    data: &FederationData,
+    user: &User,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> EditorialResult<()> {
+    data.invalidate_public_cache();
     data.store
-        .audit(Some(user.id), action, &subject, &headline(post))
+        .audit(Some(user.id), action, subject, detail)
         .await?;
     Ok(())
 }

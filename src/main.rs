@@ -42,7 +42,11 @@ async fn main() -> ExitCode {
         Command::Unboost { actor, post } => cli::boost::boost(config, &actor, &post, true).await,
         Command::Group(command) => cli::boost::group(config, command).await,
         Command::Reply(command) => cli::boost::reply(config, command).await,
-        Command::Network { limit } => cli::follow::network(config, limit).await,
+        Command::Network {
+            limit,
+            actor,
+            allies_page,
+        } => cli::follow::network(config, limit, actor.as_deref(), allies_page.as_deref()).await,
         Command::User(command) => cli::user::run(config, command).await,
         Command::Token(TokenCommand::Create { login, label }) => {
             cli::user::create_token(config, &login, label).await

@@ -1,29 +1,20 @@
 //! `broadside follow | unfollow` (allied organizations, by handle or actor URL) and
 //! `broadside network` (what they published).
 
-use anyhow::Context;
-use url::Url;
+use anyhow::{Context, bail};
 
 use super::CliResult;
 use crate::{
     app::AppState,
     config::Config,
-    domain::{Handle, RemoteActor},
-    federation::{FederationData, follows, objects::remote_actor::ApRemoteActor, webfinger},
+    domain::RemoteActor,
+    federation::{FederationData, follows, webfinger},
     store::boosts::BoostRule,
 };
 
 /// Resolves `@name@host` or an actor URL to the remote actor, fetching it.
 async fn resolve(data: &FederationData, target: &str) -> anyhow::Result<RemoteActor> {
-    let actor = match Url::parse(target) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => {
-            activitypub_federation::fetch::object_id::ObjectId::<ApRemoteActor>::from(url)
-                .dereference(data)
-                .await?
-        }
-        _ => webfinger::resolve(data, &Handle::parse(target)?).await?,
-    };
-    Ok(actor.0)
+    Ok(webfinger::resolve_target(data, target).await?.0)
 }
 
 pub async fn follow(
@@ -74,10 +65,47 @@ pub async fn follow(
     Ok(())
 }
 
-/// Prints the newest posts of followed accounts: date, author, title or start, URL.
-pub async fn network(config: Config, limit: i64) -> CliResult {
+/// Prints the newest posts of followed accounts: date, kind, title or start, URL. With an
+/// account, only the posts of those it follows, after turning its allies page on or off.
+pub async fn network(
+    config: Config,
+    limit: i64,
+    username: Option<&str>,
+    allies_page: Option<&str>,
+) -> CliResult {
     let store = crate::app::open_store(&config).await?;
-    for post in store.network_timeline(limit, 0).await? {
+    let posts = match username {
+        None => store.network_timeline(limit, 0).await?,
+        Some(username) => {
+            let actor = store
+                .actor_by_username(username)
+                .await?
+                .with_context(|| format!("there is no account `{username}`"))?;
+            if let Some(setting) = allies_page {
+                let shown = match setting {
+                    "on" => true,
+                    "off" => false,
+                    other => bail!("--allies-page takes on or off, not `{other}`"),
+                };
+                store.set_allies_page(actor.id, shown).await?;
+                let state = if shown { "shown" } else { "hidden" };
+                store
+                    .audit(None, "account.allies_page", username, state)
+                    .await?;
+                eprintln!(
+                    "allies page {state}: {}",
+                    crate::federation::urls::allies(&config.base_url, username)
+                );
+            }
+            store
+                .ally_posts(actor.id, false, limit, 0)
+                .await?
+                .into_iter()
+                .map(|item| item.post)
+                .collect()
+        }
+    };
+    for post in posts {
         let headline = post
             .name
             .clone()

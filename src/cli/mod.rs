@@ -99,10 +99,15 @@ pub enum Command {
         actor: String,
         target: String,
     },
-    /// The newest posts of the accounts ours follow.
+    /// The newest posts of the accounts ours follow (with --actor, of those that account
+    /// follows); --allies-page on|off shows or hides the account's public allies page.
     Network {
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, value_name = "on|off", requires = "actor")]
+        allies_page: Option<String>,
     },
     /// The organization's people: create, list, reset a password.
     #[command(subcommand)]

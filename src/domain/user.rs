@@ -41,10 +41,11 @@ impl fmt::Display for Login {
 pub enum Role {
     /// Users, organization accounts, settings: everything.
     Admin,
-    /// Publishes, corrects, retracts and pins the posts of the accounts they work for, and
-    /// approves their followers.
+    /// Publishes, corrects, retracts and pins the posts of the accounts they work for,
+    /// approves their followers and replies, and follows and boosts allies for them.
     Editor,
-    /// Writes drafts and submits them for review; cannot publish.
+    /// Writes drafts and submits them for review; cannot publish, follow or boost (reads
+    /// the network).
     Author,
 }
 
@@ -90,6 +91,13 @@ pub enum Action {
     ManageFollowers,
     /// Edit the account's profile (name, bio, images, links).
     EditProfile,
+    /// Follow and unfollow allied accounts, set which of their posts are boosted
+    /// automatically, and choose whether the public allies page is shown.
+    Follow,
+    /// Boost a post (share it with the account's followers) or take the boost back.
+    Boost,
+    /// Approve replies held for approval under the account's posts.
+    ApproveReplies,
 }
 
 /// A signed-in person.
@@ -150,6 +158,9 @@ mod tests {
             Action::Pin,
             Action::ManageFollowers,
             Action::EditProfile,
+            Action::Follow,
+            Action::Boost,
+            Action::ApproveReplies,
         ] {
             assert!(!author.may(action, 7), "{action:?}");
         }
@@ -160,6 +171,8 @@ mod tests {
         let editor = user(Role::Editor, &[7]);
         assert!(editor.may(Action::Publish, 7));
         assert!(!editor.may(Action::Publish, 8));
+        assert!(editor.may(Action::Follow, 7) && editor.may(Action::Boost, 7));
+        assert!(!editor.may(Action::Boost, 8));
         assert!(!editor.may_administer());
     }
 

@@ -12,6 +12,11 @@ pub fn actor(base: &Url, username: &str) -> Url {
     join(base, &format!("/users/{username}"))
 }
 
+/// The account's public page of the allied organizations it follows (when it shows one).
+pub fn allies(base: &Url, username: &str) -> Url {
+    join(base, &format!("/users/{username}/allies"))
+}
+
 pub fn actor_key_id(base: &Url, username: &str) -> String {
     format!("{}#main-key", actor(base, username))
 }

@@ -39,6 +39,28 @@ pub async fn resolve(
         .await
 }
 
+/// Resolves what people type to name an account elsewhere: `@name@host` (by WebFinger) or
+/// its actor URL (fetched as it is, after the check of internal addresses every request gets;
+/// an IP literal never reaches the resolver that refuses internal host names).
+pub async fn resolve_target(
+    data: &FederationData,
+    target: &str,
+) -> Result<ApRemoteActor, FederationError> {
+    let target = target.trim();
+    match Url::parse(target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            http_client::check_target(&url, data.config.allow_private_networks)
+                .map_err(|e| FederationError::Invalid(e.to_string()))?;
+            ObjectId::<ApRemoteActor>::from(url).dereference(data).await
+        }
+        _ => {
+            let handle =
+                Handle::parse(target).map_err(|e| FederationError::Invalid(e.to_string()))?;
+            resolve(data, &handle).await
+        }
+    }
+}
+
 async fn actor_id_of(data: &FederationData, handle: &Handle) -> Result<Url, FederationError> {
     let allow_private = data.config.allow_private_networks;
     let schemes: &[&str] = if allow_private {

@@ -21,6 +21,14 @@ pub enum Member {
     Remote(i64),
 }
 
+/// A rule as stored: `mode` and, for `tags`, a JSON list of hashtags.
+pub(super) fn parse_rule(mode: &str, tags_json: &str) -> Option<BoostRule> {
+    match mode {
+        "all" => Some(BoostRule::All),
+        _ => serde_json::from_str(tags_json).ok().map(BoostRule::Tags),
+    }
+}
+
 impl Tx {
     /// Records a boost; false if the account had boosted that post already.
     pub async fn insert_boost(
@@ -77,13 +85,8 @@ impl Tx {
         .await?;
         rows.into_iter()
             .map(|(actor_id, mode, tags)| {
-                let rule =
-                    match mode.as_str() {
-                        "all" => BoostRule::All,
-                        _ => BoostRule::Tags(serde_json::from_str(&tags).map_err(|_| {
-                            StoreError::Corrupt(format!("boost rule of {actor_id}"))
-                        })?),
-                    };
+                let rule = parse_rule(&mode, &tags)
+                    .ok_or_else(|| StoreError::Corrupt(format!("boost rule of {actor_id}")))?;
                 Ok((actor_id, rule))
             })
             .collect()

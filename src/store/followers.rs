@@ -314,7 +314,12 @@ impl Tx {
         .bind(follow_activity_id.to_owned())
         .execute(&mut *self.inner)
         .await?;
-        Ok(result.rows_affected() > 0)
+        let changed = result.rows_affected() > 0;
+        if changed {
+            // The following collection and allies pages list accepted follows.
+            self.bump_site_version().await?;
+        }
+        Ok(changed)
     }
 
     /// Ends a follow of ours, e.g. after a Reject (by the Follow's id) or an unfollow.
@@ -330,7 +335,12 @@ impl Tx {
         .bind(follow_activity_id.to_owned())
         .execute(&mut *self.inner)
         .await?;
-        Ok(result.rows_affected() > 0)
+        let changed = result.rows_affected() > 0;
+        if changed {
+            // The following collection and allies pages list accepted follows.
+            self.bump_site_version().await?;
+        }
+        Ok(changed)
     }
 
     pub async fn remove_following(
@@ -346,6 +356,9 @@ impl Tx {
         .bind(remote_actor_id)
         .fetch_optional(&mut *self.inner)
         .await?;
+        if row.is_some() {
+            self.bump_site_version().await?;
+        }
         row.map(|(id, follow_activity_id, state)| {
             Ok(Following {
                 id,
@@ -360,7 +373,94 @@ impl Tx {
     }
 }
 
+/// An account we follow (or asked to), with how its posts are boosted, for the editors'
+/// network page and the public allies page.
+#[derive(Debug, Clone)]
+pub struct FollowedAccount {
+    pub remote: RemoteActor,
+    pub state: FollowState,
+    /// The automatic boost rule, if any.
+    pub rule: Option<super::boosts::BoostRule>,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(FromRow)]
+struct FollowedRow {
+    following_id: i64,
+    following_state: String,
+    following_created_at: i64,
+    rule_mode: Option<String>,
+    rule_tags_json: Option<String>,
+    #[sqlx(flatten)]
+    remote: RemoteActorRow,
+}
+
 impl Store {
+    /// The accounts `actor_id` follows, pending and accepted (or accepted only), oldest
+    /// first, at most `limit`.
+    pub async fn followed_accounts(
+        &self,
+        actor_id: i64,
+        accepted_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<FollowedAccount>> {
+        let rows: Vec<FollowedRow> = sqlx::query_as(concat!(
+            "SELECT f.id AS following_id, f.state AS following_state, \
+             f.created_at AS following_created_at, b.mode AS rule_mode, \
+             b.tags_json AS rule_tags_json, ",
+            remote_actor_columns!("r."),
+            " FROM following f JOIN remote_actors r ON r.id = f.remote_actor_id \
+             LEFT JOIN boost_rules b \
+             ON b.actor_id = f.actor_id AND b.remote_actor_id = f.remote_actor_id \
+             WHERE f.actor_id = $1 AND ($2 = 0 OR f.state = 'accepted') ORDER BY f.id LIMIT $3"
+        ))
+        .bind(actor_id)
+        .bind(super::flag(accepted_only))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = || StoreError::Corrupt(format!("following {}", row.following_id));
+                let rule = match (&row.rule_mode, &row.rule_tags_json) {
+                    (Some(mode), Some(tags)) => {
+                        Some(super::boosts::parse_rule(mode, tags).ok_or_else(corrupt)?)
+                    }
+                    _ => None,
+                };
+                Ok(FollowedAccount {
+                    state: FollowState::parse(&row.following_state).ok_or_else(corrupt)?,
+                    since: DateTime::from_timestamp_millis(row.following_created_at)
+                        .ok_or_else(corrupt)?,
+                    rule,
+                    remote: RemoteActor::try_from(row.remote)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the account shows whom it follows on its public allies page.
+    pub async fn allies_page_shown(&self, actor_id: i64) -> StoreResult<bool> {
+        let shown: Option<i64> = sqlx::query_scalar("SELECT allies_page FROM actors WHERE id = $1")
+            .bind(actor_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(shown == Some(1))
+    }
+
+    /// Turns the account's public allies page on or off.
+    pub async fn set_allies_page(&self, actor_id: i64, shown: bool) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE actors SET allies_page = $1 WHERE id = $2")
+            .bind(super::flag(shown))
+            .bind(actor_id)
+            .execute(&mut *tx.inner)
+            .await?;
+        // The account page links to the allies page, and the page itself appears or goes.
+        tx.bump_site_version().await?;
+        tx.commit().await
+    }
+
     /// Whether any of our accounts follows this remote actor (accepted): only then are its
     /// posts kept.
     pub async fn is_followed_locally(&self, remote_actor_id: i64) -> StoreResult<bool> {

@@ -180,6 +180,8 @@ pub(crate) async fn keep_post(
     if followed {
         let is_new = data.store.remote_post(&post.ap_id).await?.is_none();
         tx.upsert_remote_post(&post).await?;
+        tx.set_remote_post_public(&post.ap_id, is_public(object))
+            .await?;
         if is_new && post.in_reply_to.is_none() && is_public(object) {
             let tags = hashtags(object);
             let boosted = boosts::Boosted {
