@@ -47,6 +47,8 @@ struct ActorPage<'a> {
     image: Option<&'a str>,
     fields: &'a [ProfileField],
     followers: i64,
+    /// The account's allies page, if it shows one.
+    allies: Option<String>,
     atom: String,
     rss: String,
     page: i64,
@@ -124,6 +126,10 @@ async fn actor_page(data: &AppState, actor: &LocalActor, page: i64) -> Result<St
         image: actor.image_url.as_ref().map(Url::as_str),
         fields: &actor.fields,
         followers,
+        allies: store
+            .allies_page_shown(actor.id)
+            .await?
+            .then(|| urls::allies(base, username).into()),
         atom: urls::atom_feed(base, username).into(),
         rss: urls::rss_feed(base, username).into(),
         page,

@@ -3,6 +3,7 @@
 //! cache ([`cache`]), which the route table applies, so no handler deals with caching.
 
 pub mod actors;
+pub mod allies;
 pub mod api;
 pub mod cache;
 pub mod conditional;
@@ -51,6 +52,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/", get(home::home))
         .route("/users/{username}/followers", get(actors::followers))
         .route("/users/{username}/following", get(actors::following))
+        .route("/users/{username}/allies", get(allies::allies))
         .route("/users/{username}/outbox", get(actors::outbox))
         .route(
             "/users/{username}/collections/featured",

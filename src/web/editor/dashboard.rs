@@ -1,14 +1,22 @@
-//! `/editor`: per account the user works for, its drafts, posts in review, scheduled and
-//! published posts, and its pending and newest followers.
+//! `/editor`: replies waiting for approval and mentions of our accounts (with Approve), then
+//! per account the user works for, its drafts, posts in review, scheduled and published
+//! posts, and its pending and newest followers.
 
 use askama::Template;
-use axum::{extract::Query, response::Html};
+use axum::{
+    extract::{Path, Query},
+    response::{Html, Response},
+};
 use serde::Deserialize;
 
-use super::{EditorResult, Frame, forms::Editor};
+use super::{
+    EditorResult, Frame, changed,
+    forms::{Editor, EditorForm},
+    see_other,
+};
 use crate::{
     domain::{Action, FollowState, LocalActor, Post, PostState},
-    editorial,
+    editorial::{self, network::Held},
     web::view::{Stamp, headline},
 };
 
@@ -66,11 +74,49 @@ pub struct AccountBoard {
     pub may_edit_profile: bool,
 }
 
+/// A held reply or a mention, as the dashboard lists it.
+pub struct HeldRow {
+    pub id: i64,
+    /// `reply` or `mention`.
+    pub kind: String,
+    pub author: String,
+    pub author_link: String,
+    /// Sanitized HTML, as stored.
+    pub content: String,
+    pub link: Option<String>,
+    pub received: Stamp,
+    /// For a reply: the editor page of the post it answers.
+    pub post: Option<String>,
+    pub may_approve: bool,
+}
+
+impl HeldRow {
+    fn of(held: Held) -> Self {
+        let reply = held.reply;
+        Self {
+            id: reply.id,
+            author: reply
+                .author_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("@{}@{}", reply.author_username, reply.author_host)),
+            author_link: reply.author.clone(),
+            content: reply.content.clone().unwrap_or_default(),
+            link: reply.url.clone().or(reply.object_id.clone()),
+            received: Stamp::new(reply.received_at()),
+            post: reply.post_id.map(|id| format!("/editor/posts/{id}")),
+            may_approve: held.may_approve,
+            kind: held.kind,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "editor/dashboard.html")]
 struct DashboardPage {
     frame: Option<Frame>,
     notice: Option<&'static str>,
+    held: Vec<HeldRow>,
     boards: Vec<AccountBoard>,
 }
 
@@ -86,6 +132,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "password" => "Your password is changed. Other sessions were signed out.",
         "deleted" => "The post is retracted. Followers' servers are told to remove it.",
         "profile" => "The profile is saved and sent to followers.",
+        "approved" => "The reply is approved: it shows under its post.",
         _ => return None,
     })
 }
@@ -167,10 +214,26 @@ pub async fn dashboard(
     {
         boards.push(board(&editor, actor, &posts).await?);
     }
+    let held = editorial::network::held(&editor.data, &editor.user)
+        .await?
+        .into_iter()
+        .map(HeldRow::of)
+        .collect();
     let page = DashboardPage {
         frame: Some(Frame::new(&editor.user, &editor.csrf, &actors)),
         notice: notice(query.done.as_deref()),
+        held,
         boards,
     };
     Ok(Html(page.render()?))
+}
+
+/// `POST /editor/replies/{id}/approve`: shows a held reply under its post.
+pub async fn approve_reply(
+    Path(id): Path<i64>,
+    EditorForm { editor, .. }: EditorForm<serde::de::IgnoredAny>,
+) -> EditorResult<Response> {
+    editorial::network::approve_reply(&editor.data, &editor.user, id).await?;
+    changed(&editor.data);
+    Ok(see_other("/editor?done=approved"))
 }

@@ -8,8 +8,10 @@ pub mod audit;
 pub mod dashboard;
 pub mod followers;
 pub mod forms;
+pub mod network;
 pub mod posts;
 pub mod profile;
+pub mod reports;
 pub mod session;
 pub mod setup;
 pub mod throttle;
@@ -73,6 +75,34 @@ pub fn router() -> Router {
             "/editor/accounts/{username}/followers",
             get(followers::page).post(followers::act),
         )
+        .route("/editor/accounts/{username}/network", get(network::page))
+        .route(
+            "/editor/accounts/{username}/network/follow",
+            post(network::follow),
+        )
+        .route(
+            "/editor/accounts/{username}/network/unfollow",
+            post(network::unfollow),
+        )
+        .route(
+            "/editor/accounts/{username}/network/rule",
+            post(network::rule),
+        )
+        .route(
+            "/editor/accounts/{username}/network/boost",
+            post(network::boost),
+        )
+        .route(
+            "/editor/accounts/{username}/network/allies-page",
+            post(network::allies_page),
+        )
+        .route(
+            "/editor/replies/{id}/approve",
+            post(dashboard::approve_reply),
+        )
+        .route("/editor/reports", get(reports::page))
+        .route("/editor/blocks", post(reports::block))
+        .route("/editor/blocks/remove", post(reports::unblock))
         .route("/editor/audit", get(audit::page))
         .layer(DefaultBodyLimit::max(MAX_EDITOR_FORM));
     Router::new()
