@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod editorial;
 pub mod federation;
+pub mod import;
 pub mod media;
 pub mod store;
 pub mod web;

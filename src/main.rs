@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         Command::Block(command) => cli::block::block(config, command).await,
         Command::Unblock(command) => cli::block::unblock(config, command).await,
         Command::Report(command) => cli::report::run(config, command).await,
+        Command::Import(command) => cli::import::run(config, command).await,
         Command::Follow {
             actor,
             target,

@@ -7,6 +7,7 @@ pub mod boost;
 pub mod delivery;
 pub mod follow;
 pub mod follower;
+pub mod import;
 pub mod post;
 pub mod report;
 pub mod serve;
@@ -130,6 +131,9 @@ pub enum Command {
     /// Reports (Flag) received from other servers.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Import posts from an RSS or Atom feed or a WordPress export; bridge a feed.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 impl Cli {

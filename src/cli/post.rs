@@ -236,9 +236,13 @@ async fn rendered(data: &FederationData, draft: &PostDraft) -> crate::store::pos
 
 /// The title, or for news the start of the text.
 fn headline(post: &Post) -> String {
-    post.title
-        .clone()
-        .unwrap_or_else(|| render::excerpt(&post.body_md, 60))
+    post.title.clone().unwrap_or_else(|| {
+        match render::excerpt(&post.body_md, 60) {
+            // Imported posts keep HTML as their text, which has no Markdown text to cut.
+            start if start.is_empty() => render::html_excerpt(&post.body_html, 60),
+            start => start,
+        }
+    })
 }
 
 async fn actor(store: &Store, username: &str) -> anyhow::Result<LocalActor> {

@@ -60,7 +60,7 @@ pub async fn migrate(config: Config) -> CliResult {
 }
 
 /// Ctrl-C or SIGTERM (what systemd and container runtimes send).
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -131,6 +131,9 @@ pub struct Post {
     pub deleted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where an imported post was first published (its ActivityStreams `url`); None for
+    /// posts written here.
+    pub original_url: Option<Url>,
 }
 
 impl Post {

@@ -180,7 +180,9 @@ pub async fn publish_due(store: &Store, base: &Url) -> Result<usize, PublishErro
     Ok(published)
 }
 
-async fn queue_create(
+/// Queues a published post's `Create` for every follower's server (and the groups that relay
+/// the account), in the caller's transaction. Imports use it for the posts they announce.
+pub(crate) async fn queue_create(
     tx: &mut Tx,
     store: &Store,
     base: &Url,

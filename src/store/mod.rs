@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod boosts;
 pub mod deliveries;
 pub mod followers;
+pub mod imports;
 pub mod interactions;
 pub mod posts;
 pub mod remote_actors;

@@ -51,13 +51,14 @@ struct PostRow {
     deleted_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    original_url: Option<String>,
 }
 
 macro_rules! post_columns {
     () => {
         "id, actor_id, kind, state, title, summary, body_md, body_html, excerpt, language, \
          tags_json, mentions_json, pinned_at, scheduled_at, author_id, published_at, edited_at, \
-         deleted_at, created_at, updated_at"
+         deleted_at, created_at, updated_at, original_url"
     };
 }
 
@@ -103,6 +104,10 @@ impl PostRow {
             deleted_at: time(self.deleted_at, id)?,
             created_at: time(Some(self.created_at), id)?.unwrap_or_default(),
             updated_at: time(Some(self.updated_at), id)?.unwrap_or_default(),
+            original_url: self
+                .original_url
+                .map(|url| url::Url::parse(&url).map_err(|_| corrupt("original_url")))
+                .transpose()?,
             title: self.title,
             summary: self.summary,
             body_md: self.body_md,

@@ -79,7 +79,8 @@ pub fn post_to_object(
         content,
         content_map,
         media_type: "text/html",
-        url: id.clone(),
+        // An imported post points readers to where it was first published.
+        url: post.original_url.clone().unwrap_or_else(|| id.clone()),
         published: post.published_at.unwrap_or(post.created_at),
         updated: post.edited_at,
         to,
