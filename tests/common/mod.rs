@@ -357,7 +357,6 @@ impl Peer {
         self.state.lock().unwrap().hang = count;
     }
 
-    pub fn received(&self) -> Vec<Received> {
     /// How many times `path` was fetched.
     pub fn fetches(&self, path: &str) -> usize {
         self.state
@@ -369,6 +368,7 @@ impl Peer {
             .unwrap_or(0)
     }
 
+    pub fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
 
