@@ -80,6 +80,9 @@ pub struct LocalActor {
     pub indexable: bool,
     pub fields: Vec<ProfileField>,
     pub also_known_as: Vec<Url>,
+    /// The account this one moved to (ActivityPub `movedTo`); a moved account publishes
+    /// nothing more.
+    pub moved_to: Option<Url>,
     pub public_key_pem: String,
     pub private_key_pem: String,
     pub created_at: DateTime<Utc>,

@@ -22,6 +22,7 @@ struct ActorRow {
     indexable: i64,
     fields_json: String,
     also_known_as_json: String,
+    moved_to: Option<String>,
     public_key_pem: String,
     private_key_pem: String,
     created_at: i64,
@@ -33,7 +34,7 @@ macro_rules! columns {
     () => {
         "id, username, actor_type, name, summary_md, summary_html, icon_url, image_url, \
          manually_approves_followers, discoverable, indexable, fields_json, also_known_as_json, \
-         public_key_pem, private_key_pem, created_at, updated_at"
+         moved_to, public_key_pem, private_key_pem, created_at, updated_at"
     };
 }
 
@@ -59,6 +60,7 @@ impl TryFrom<ActorRow> for LocalActor {
             kind: ActorKind::parse(&row.actor_type).ok_or_else(|| corrupt("bad type"))?,
             icon_url: optional_url(&row.icon_url)?,
             image_url: optional_url(&row.image_url)?,
+            moved_to: optional_url(&row.moved_to)?,
             name: row.name,
             summary_md: row.summary_md,
             summary_html: row.summary_html,
@@ -229,4 +231,41 @@ pub struct ActorProfile {
     pub icon_url: Option<Url>,
     pub image_url: Option<Url>,
     pub fields: Vec<ProfileField>,
+}
+
+/// Account migration: the aliases an account names (`alsoKnownAs`) and where it moved.
+impl Tx {
+    /// Replaces the account's aliases; returns the account as it is now.
+    pub async fn set_also_known_as(
+        &mut self,
+        actor_id: i64,
+        aliases: &[Url],
+    ) -> StoreResult<LocalActor> {
+        let json = serde_json::to_string(&aliases.iter().map(Url::as_str).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Corrupt(format!("alsoKnownAs: {e}")))?;
+        let row: ActorRow = sqlx::query_as(concat!(
+            "UPDATE actors SET also_known_as_json = $1, updated_at = $2 WHERE id = $3 RETURNING ",
+            columns!()
+        ))
+        .bind(json)
+        .bind(now_millis())
+        .bind(actor_id)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        LocalActor::try_from(row)
+    }
+
+    /// Records where the account moved (its `movedTo`); returns the account as it is now.
+    pub async fn set_moved_to(&mut self, actor_id: i64, target: &Url) -> StoreResult<LocalActor> {
+        let row: ActorRow = sqlx::query_as(concat!(
+            "UPDATE actors SET moved_to = $1, updated_at = $2 WHERE id = $3 RETURNING ",
+            columns!()
+        ))
+        .bind(target.as_str().to_owned())
+        .bind(now_millis())
+        .bind(actor_id)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        LocalActor::try_from(row)
+    }
 }

@@ -12,6 +12,7 @@ pub mod deliveries;
 pub mod followers;
 pub mod imports;
 pub mod interactions;
+pub mod moves;
 pub mod posts;
 pub mod remote_actors;
 pub mod remote_posts;
