@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     domain::{LocalActor, RemoteActor},
-    store::{Store, StoreError, followers::Following},
+    store::{Store, StoreError, Tx, followers::Following},
 };
 
 /// Starts following `remote`: pending until its server accepts.
@@ -21,8 +21,20 @@ pub async fn follow(
     actor: &LocalActor,
     remote: &RemoteActor,
 ) -> Result<Following, StoreError> {
-    let activity = follow::follow_remote(base, actor, &remote.ap_id, crate::store::now_millis());
     let mut tx = store.begin().await?;
+    let following = queue_follow(&mut tx, base, actor, remote).await?;
+    tx.commit().await?;
+    Ok(following)
+}
+
+/// Records the follow of `remote` and queues its Follow, in the caller's transaction.
+pub(crate) async fn queue_follow(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+    remote: &RemoteActor,
+) -> Result<Following, StoreError> {
+    let activity = follow::follow_remote(base, actor, &remote.ap_id, crate::store::now_millis());
     let following = tx
         .upsert_following(actor.id, remote.id, activity.id.as_str())
         .await?;
@@ -35,14 +47,13 @@ pub async fn follow(
         };
         // A Follow goes to the followed account's own inbox.
         delivery::enqueue(
-            &mut tx,
+            tx,
             outgoing,
             &WithContext::new_default(activity.clone()),
             std::slice::from_ref(&remote.inbox),
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(following)
 }
 
@@ -54,6 +65,21 @@ pub async fn unfollow(
     remote: &RemoteActor,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
+    if !queue_unfollow(&mut tx, base, actor, remote).await? {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Ends the follow of `remote` and queues the Undo of its Follow, in the caller's
+/// transaction; returns whether there was a follow to end.
+pub(crate) async fn queue_unfollow(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+    remote: &RemoteActor,
+) -> Result<bool, StoreError> {
     let Some(following) = tx.remove_following(actor.id, remote.id).await? else {
         return Ok(false);
     };
@@ -73,12 +99,11 @@ pub async fn unfollow(
         post_id: None,
     };
     delivery::enqueue(
-        &mut tx,
+        tx,
         outgoing,
         &WithContext::new_default(undo.clone()),
         std::slice::from_ref(&remote.inbox),
     )
     .await?;
-    tx.commit().await?;
     Ok(true)
 }

@@ -14,6 +14,7 @@ pub mod follows;
 pub mod http_client;
 pub mod inbox;
 pub mod keys;
+pub mod migration;
 pub mod moderation;
 pub mod objects;
 pub mod profile;

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     domain::{LocalActor, ProfileField, markdown},
-    store::{Store, StoreError, actors::ActorProfile},
+    store::{Store, StoreError, Tx, actors::ActorProfile},
 };
 
 /// The longest display name, in characters (Mastodon's limit is 30; other software allows
@@ -50,9 +50,18 @@ pub struct ProfileChange {
     icon_url: Option<Url>,
     image_url: Option<Url>,
     fields: Vec<ProfileField>,
+    /// New aliases (`alsoKnownAs`), when they change with the profile.
+    aliases: Option<Vec<Url>>,
 }
 
 impl ProfileChange {
+    /// Changes the account's aliases too (resolved and checked by
+    /// [`super::migration::resolve_aliases`]).
+    pub fn with_aliases(mut self, aliases: Vec<Url>) -> Self {
+        self.aliases = Some(aliases);
+        self
+    }
+
     /// Checks a profile; empty link rows are dropped.
     pub fn new(
         name: &str,
@@ -94,6 +103,7 @@ impl ProfileChange {
             icon_url,
             image_url,
             fields,
+            aliases: None,
         })
     }
 }
@@ -115,8 +125,23 @@ pub async fn update_profile(
         fields: change.fields,
     };
     let mut tx = store.begin().await?;
-    let updated = tx.update_actor_profile(actor.id, &profile).await?;
-    let activity = update::update_actor(&updated, base);
+    let mut updated = tx.update_actor_profile(actor.id, &profile).await?;
+    if let Some(aliases) = &change.aliases {
+        updated = tx.set_also_known_as(actor.id, aliases).await?;
+    }
+    queue_actor_update(&mut tx, base, &updated).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Queues the `Update` of `actor` (as it is now) for every follower's server and moves the
+/// site version, in the caller's transaction.
+pub(crate) async fn queue_actor_update(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+) -> Result<(), StoreError> {
+    let activity = update::update_actor(actor, base);
     let inboxes = tx.follower_inboxes(actor.id).await?;
     let outgoing = Outgoing {
         ap_id: &activity.id,
@@ -124,10 +149,8 @@ pub async fn update_profile(
         signer: Some(actor.id),
         post_id: None,
     };
-    delivery::enqueue(&mut tx, outgoing, &activity, &inboxes).await?;
-    tx.bump_site_version().await?;
-    tx.commit().await?;
-    Ok(updated)
+    delivery::enqueue(tx, outgoing, &activity, &inboxes).await?;
+    tx.bump_site_version().await
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ pub enum PublishError {
     Retracted,
     #[error("only a published post can be pinned")]
     NotPublished,
+    /// The account moved away (`broadside actor move`); it publishes nothing more.
+    #[error("this account has moved to {0} and publishes nothing more")]
+    Moved(Url),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -82,6 +85,9 @@ pub async fn create(
     media: &[NewMedia],
     intent: Intent,
 ) -> Result<Post, PublishError> {
+    if matches!(intent, Intent::Publish | Intent::Schedule(_)) {
+        refuse_if_moved(actor)?;
+    }
     let state = match intent {
         Intent::Draft => PostState::Draft,
         Intent::Review => PostState::Review,
@@ -132,12 +138,21 @@ pub async fn publish_draft(
     if !post.state.is_unpublished() {
         return Err(PublishError::NotADraft(post.state.as_str()));
     }
+    refuse_if_moved(actor)?;
     let mut tx = store.begin().await?;
     tx.publish_post(post.id).await?;
     let post = reload(&mut tx, post.id).await?;
     queue_create(&mut tx, store, base, actor, &post).await?;
     tx.commit().await?;
     Ok(post)
+}
+
+/// A moved account publishes nothing more (and schedules nothing).
+fn refuse_if_moved(actor: &LocalActor) -> Result<(), PublishError> {
+    match &actor.moved_to {
+        Some(target) => Err(PublishError::Moved(target.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Moves an unpublished post to draft, review, or scheduled at a time.
@@ -173,6 +188,12 @@ pub async fn publish_due(store: &Store, base: &Url) -> Result<usize, PublishErro
         let Some(actor) = store.actor_by_id(post.actor_id).await? else {
             continue;
         };
+        if actor.moved_to.is_some() {
+            // Scheduled after the account moved (moving unschedules the rest): a draft again.
+            set_unpublished(store, &post, Intent::Draft).await?;
+            tracing::info!(post = post.id, account = %actor.username, "account moved; scheduled post is a draft again");
+            continue;
+        }
         publish_draft(store, base, &actor, &post).await?;
         tracing::info!(post = post.id, account = %actor.username, "scheduled post published");
         published += 1;

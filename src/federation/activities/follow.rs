@@ -76,6 +76,8 @@ impl Activity for Follow {
         let (follower_id, state) = tx
             .upsert_follower(target.id, follower.0.id, self.id.as_str(), wanted)
             .await?;
+        // Follows that arrive after a Move to this account are recorded as such.
+        crate::federation::migration::note_follow(&mut tx, target.id, follower_id).await?;
         if state == FollowState::Accepted {
             let accept = accept::accept_follow(base, &target, follower_id, &self);
             let outgoing = delivery::Outgoing {

@@ -10,6 +10,7 @@ pub mod delete;
 pub mod flag;
 pub mod follow;
 pub mod like;
+pub mod move_actor;
 pub mod reject;
 pub mod undo;
 pub mod undo_follow;
@@ -77,6 +78,7 @@ pub async fn dispatch(
         }
         "Delete" => apply::<delete::ReceivedDeletePost>(json, signer, data).await,
         "Flag" => apply::<flag::ReceivedFlag>(json, signer, data).await,
+        "Move" => apply::<move_actor::Move>(json, signer, data).await,
         other => {
             let label = match json
                 .get("object")

@@ -61,6 +61,7 @@ pub fn local_actor_to_document(actor: &LocalActor, base: &Url) -> ActorDocument 
             })
             .collect(),
         also_known_as: actor.also_known_as.clone(),
+        moved_to: actor.moved_to.clone(),
         id,
     }
 }

@@ -36,6 +36,9 @@ pub struct ActorDocument {
     pub indexable: bool,
     pub attachment: Vec<PropertyValue>,
     pub also_known_as: Vec<Url>,
+    /// Where the account moved, once it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<Url>,
 }
 
 /// The instance's own actor, which signs fetches on the server's behalf.
@@ -99,6 +102,9 @@ pub struct RemoteActorDocument {
     pub public_key: Option<Value>,
     #[serde(default)]
     pub url: Option<Value>,
+    /// The account's aliases: one id or a list (of ids or objects with an `id`).
+    #[serde(default)]
+    pub also_known_as: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,5 +155,22 @@ impl RemoteActorDocument {
             }
         }
         self.url.as_ref().and_then(first)
+    }
+
+    /// The ids in `alsoKnownAs`, whatever shape they came in; entries that are not URLs are
+    /// left out.
+    pub fn aliases(&self) -> Vec<Url> {
+        fn id(value: &Value) -> Option<Url> {
+            match value {
+                Value::String(id) => Url::parse(id).ok(),
+                Value::Object(object) => object.get("id").and_then(id),
+                _ => None,
+            }
+        }
+        match &self.also_known_as {
+            Some(Value::Array(items)) => items.iter().filter_map(id).collect(),
+            Some(one) => id(one).into_iter().collect(),
+            None => Vec::new(),
+        }
     }
 }

@@ -22,6 +22,7 @@ pub fn actor() -> Value {
         {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+            "movedTo": {"@id": "as:movedTo", "@type": "@id"},
             "toot": "http://joinmastodon.org/ns#",
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "discoverable": "toot:discoverable",
