@@ -1,4 +1,4 @@
-//! `broadside actor create | list`.
+//! `broadside actor create | list | alias | move | moves`.
 
 use std::path::PathBuf;
 
@@ -7,11 +7,11 @@ use clap::Subcommand;
 
 use super::CliResult;
 use crate::{
-    app,
+    app::{self, AppState},
     config::Config,
-    domain::{ActorKind, NewActor, Username, markdown},
-    federation::{keys, urls},
-    store::StoreError,
+    domain::{ActorKind, LocalActor, NewActor, Username, markdown},
+    federation::{keys, migration, urls},
+    store::{Store, StoreError},
 };
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +37,25 @@ pub enum ActorCommand {
     },
     /// List the accounts: username, type, name and id.
     List,
+    /// The account's other accounts (`alsoKnownAs`): an account listed here can move its
+    /// followers to this one.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Move the account to another (@name@host or actor URL), which must list this one as
+    /// an alias first: followers are asked to follow it, and this account publishes no more.
+    Move { username: String, target: String },
+    /// Moves received to the account, newest first: date, old account, followers since.
+    Moves { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Add an alias: @name@host or an actor URL (looked up); followers get an Update.
+    Add { username: String, target: String },
+    /// Remove an alias; followers get an Update.
+    Remove { username: String, target: String },
+    /// List the aliases, one actor id a line.
+    List { username: String },
 }
 
 pub async fn run(config: Config, command: ActorCommand) -> CliResult {
@@ -89,6 +108,21 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
             tx.commit().await?;
             println!("{}", urls::actor(&config.base_url, actor.username.as_str()));
         }
+        ActorCommand::Alias(command) => alias(config.clone(), command).await?,
+        ActorCommand::Move { username, target } => {
+            move_account(config.clone(), &username, &target).await?;
+        }
+        ActorCommand::Moves { username } => {
+            let actor = find(&store, &username).await?;
+            for moved in store.moves_received(actor.id).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    moved.received_at.format("%Y-%m-%d %H:%M"),
+                    moved.origin,
+                    moved.followers
+                );
+            }
+        }
         ActorCommand::List => {
             for actor in store.list_actors().await? {
                 println!(
@@ -102,5 +136,50 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+async fn find(store: &Store, username: &str) -> anyhow::Result<LocalActor> {
+    store
+        .actor_by_username(username)
+        .await?
+        .with_context(|| format!("there is no account `{username}`"))
+}
+
+/// `actor alias add | remove | list`.
+async fn alias(config: Config, command: AliasCommand) -> CliResult {
+    let state = AppState::prepare(config).await?;
+    let data = state.federation_config().await?.to_request_data();
+    match command {
+        AliasCommand::Add { username, target } => {
+            let actor = find(&state.store, &username).await?;
+            let (_, added) = migration::add_alias(&data, &actor, &target).await?;
+            println!("{added}");
+        }
+        AliasCommand::Remove { username, target } => {
+            let actor = find(&state.store, &username).await?;
+            match migration::remove_alias(&data, &actor, &target).await? {
+                (_, Some(removed)) => println!("removed {removed}"),
+                (_, None) => bail!("`{username}` has no alias {target}"),
+            }
+        }
+        AliasCommand::List { username } => {
+            for alias in find(&state.store, &username).await?.also_known_as {
+                println!("{alias}");
+            }
+        }
+    }
+    state.store.close().await;
+    Ok(())
+}
+
+/// `actor move USERNAME TARGET`.
+async fn move_account(config: Config, username: &str, target: &str) -> CliResult {
+    let state = AppState::prepare(config).await?;
+    let data = state.federation_config().await?.to_request_data();
+    let actor = find(&state.store, username).await?;
+    let (_, new) = migration::move_account(&data, &actor, target).await?;
+    println!("moved to {}", new.ap_id);
+    state.store.close().await;
     Ok(())
 }

@@ -42,6 +42,8 @@ struct ActorPage<'a> {
     canonical: String,
     name: &'a str,
     handle: String,
+    /// Where the account moved, if it has.
+    moved_to: Option<&'a str>,
     summary_html: &'a str,
     icon: Option<&'a str>,
     image: Option<&'a str>,
@@ -121,6 +123,7 @@ async fn actor_page(data: &AppState, actor: &LocalActor, page: i64) -> Result<St
         canonical: view::page_url(&id, page).into(),
         name: &actor.name,
         handle: format!("{}@{}", actor.username, data.config.host()),
+        moved_to: actor.moved_to.as_ref().map(Url::as_str),
         summary_html: &actor.summary_html,
         icon: actor.icon_url.as_ref().map(Url::as_str),
         image: actor.image_url.as_ref().map(Url::as_str),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod followers;
 pub mod forms;
+pub mod migration;
 pub mod network;
 pub mod posts;
 pub mod profile;
@@ -70,6 +71,18 @@ pub fn router() -> Router {
         .route(
             "/editor/accounts/{username}/profile",
             get(profile::page).post(profile::save),
+        )
+        .route(
+            "/editor/accounts/{username}/migration",
+            get(migration::page),
+        )
+        .route(
+            "/editor/accounts/{username}/aliases",
+            post(migration::save_aliases),
+        )
+        .route(
+            "/editor/accounts/{username}/move",
+            post(migration::move_account),
         )
         .route(
             "/editor/accounts/{username}/followers",
