@@ -73,6 +73,33 @@ struct Envelope {
     actor: Value,
 }
 
+/// A body read as an activity: the JSON, and what every activity must say.
+#[derive(Debug)]
+pub struct ParsedActivity {
+    pub json: Value,
+    pub id: Url,
+    pub kind: String,
+    pub actor: Url,
+}
+
+/// Reads a body as an activity, without the network or the database: JSON, with an `id`
+/// URL, a `type` and an `actor` (a URL or an object with one). The fuzz target
+/// `fuzz/fuzz_targets/activity_json.rs` runs this on arbitrary bytes.
+pub fn parse_activity(body: &[u8]) -> Result<ParsedActivity, InboxError> {
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let envelope: Envelope = serde_json::from_value(json.clone())
+        .map_err(|e| InboxError::BadRequest(format!("the body is not an activity: {e}")))?;
+    let actor = id_of(&envelope.actor)
+        .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?;
+    Ok(ParsedActivity {
+        json,
+        id: envelope.id,
+        kind: envelope.kind,
+        actor,
+    })
+}
+
 /// Verifies and applies one incoming activity.
 pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Handled, InboxError> {
     let signature = SignatureHeader::from_headers(&request.headers)?;
@@ -83,16 +110,16 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
         .check(&crate::config::authority(&key_url))
         .map_err(|retry_after| InboxError::TooManyRequests { retry_after })?;
     signatures::verify_digest(&request.headers, &request.body)?;
-    let json: Value = serde_json::from_slice(&request.body)
-        .map_err(|e| InboxError::BadRequest(format!("the body is not JSON: {e}")))?;
-    let envelope: Envelope = serde_json::from_value(json.clone())
-        .map_err(|e| InboxError::BadRequest(format!("the body is not an activity: {e}")))?;
-    let actor_id = id_of(&envelope.actor)
-        .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?;
+    let ParsedActivity {
+        json,
+        id: activity_id,
+        kind,
+        actor: actor_id,
+    } = parse_activity(&request.body)?;
     let span = tracing::info_span!(
         "inbox",
-        activity = %envelope.id,
-        kind = %envelope.kind,
+        activity = %activity_id,
+        kind = %kind,
         host = %crate::config::authority(&actor_id),
     );
     let _guard = span.enter();
@@ -102,7 +129,7 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
             "the signing key is not on the activity's actor's host".into(),
         ));
     }
-    if envelope.id.origin() != actor_id.origin() {
+    if activity_id.origin() != actor_id.origin() {
         return Err(InboxError::BadRequest(
             "the activity's id is not on its actor's host".into(),
         ));
@@ -146,7 +173,7 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
     {
         tracing::warn!(error = %err, "could not record the host as reachable");
     }
-    let handled = activities::dispatch(&envelope.kind, json, &signer, data)
+    let handled = activities::dispatch(&kind, json, &signer, data)
         .await
         .map_err(|err| match err {
             FederationError::Invalid(message) => InboxError::BadRequest(message),

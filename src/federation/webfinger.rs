@@ -78,14 +78,14 @@ async fn actor_id_of(data: &FederationData, handle: &Handle) -> Result<Url, Fede
         http_client::check_target(&url, allow_private)
             .map_err(|e| FederationError::Invalid(e.to_string()))?;
         match fetch_jrd(data, &url).await {
-            Ok(jrd) => return self_link(&jrd, handle),
+            Ok(body) => return actor_in_jrd(&body, handle),
             Err(err) => last_error = err,
         }
     }
     Err(last_error)
 }
 
-async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<Jrd, FederationError> {
+async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<bytes::Bytes, FederationError> {
     let response = data
         .http
         .get(url.as_str())
@@ -119,8 +119,18 @@ async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<Jrd, FederationEr
             "WebFinger at {url} is too large"
         )));
     }
-    serde_json::from_slice(&body)
-        .map_err(|e| FederationError::Invalid(format!("WebFinger at {url} is not JSON: {e}")))
+    Ok(body)
+}
+
+/// The actor a WebFinger answer names for `handle`, read without the network (the fuzz
+/// target `fuzz/fuzz_targets/webfinger.rs` runs it on arbitrary bytes).
+pub fn actor_in_jrd(body: &[u8], handle: &Handle) -> Result<Url, FederationError> {
+    let jrd: Jrd = serde_json::from_slice(body).map_err(|e| {
+        FederationError::Invalid(format!(
+            "the WebFinger answer for {handle} is not JSON: {e}"
+        ))
+    })?;
+    self_link(&jrd, handle)
 }
 
 /// The ActivityPub actor a JRD points at: the `self` link of an ActivityStreams type.

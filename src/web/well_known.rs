@@ -21,14 +21,15 @@ pub struct WebfingerQuery {
 
 /// What a WebFinger resource names.
 #[derive(Debug, PartialEq, Eq)]
-enum Resource {
+pub enum Resource {
     Account(String),
     InstanceActor,
     Unknown,
 }
 
 /// Reads `acct:user@host` or one of our actor URLs. Err for a resource that is malformed.
-fn parse_resource(resource: &str, base: &Url, host: &str) -> Result<Resource, String> {
+/// Public for the fuzz target `fuzz/fuzz_targets/webfinger.rs`.
+pub fn parse_resource(resource: &str, base: &Url, host: &str) -> Result<Resource, String> {
     if resource.starts_with("acct:") {
         let handle = Handle::parse(resource).map_err(|e| e.to_string())?;
         if !handle.host.eq_ignore_ascii_case(host) {

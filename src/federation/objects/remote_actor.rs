@@ -116,7 +116,7 @@ fn check_document(json: &RemoteActorDocument, fetched_from: &Url) -> Result<(), 
 }
 
 /// Converts a checked document into what the store keeps.
-fn document_to_new_remote_actor(
+pub fn document_to_new_remote_actor(
     json: RemoteActorDocument,
 ) -> Result<NewRemoteActor, FederationError> {
     let key = json
@@ -133,7 +133,10 @@ fn document_to_new_remote_actor(
         host: authority(&json.id),
         name: json.name.clone().filter(|name| !name.is_empty()),
         shared_inbox: json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone()),
-        url: json.profile_url(),
+        // Shown as a link on our pages: only a web page, never `javascript:` or `data:`.
+        url: json
+            .profile_url()
+            .filter(|url| matches!(url.scheme(), "http" | "https")),
         public_key_id: key.id,
         public_key_pem: key.public_key_pem,
         inbox: json.inbox,

@@ -114,9 +114,13 @@ fn attributed_to(value: &Value) -> Vec<Url> {
     }
 }
 
+/// The first web link of `url`. Other schemes (`javascript:`, `data:`) are skipped: the link
+/// is shown as an `href` on our pages.
 fn first_url(value: &Value) -> Option<Url> {
     match value {
-        Value::String(url) => Url::parse(url).ok(),
+        Value::String(url) => Url::parse(url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https")),
         Value::Object(link) => link.get("href").and_then(first_url),
         Value::Array(items) => items.iter().find_map(first_url),
         _ => None,
