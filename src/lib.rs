@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod editorial;
+pub mod export;
 pub mod federation;
 pub mod import;
 pub mod media;

@@ -31,6 +31,8 @@ async fn main() -> ExitCode {
         Command::Unblock(command) => cli::block::unblock(config, command).await,
         Command::Report(command) => cli::report::run(config, command).await,
         Command::Import(command) => cli::import::run(config, command).await,
+        Command::Backup { file } => cli::backup::run(config, &file).await,
+        Command::Export { dir } => cli::export::run(config, &dir).await,
         Command::Follow {
             actor,
             target,

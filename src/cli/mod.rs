@@ -2,9 +2,11 @@
 //! with a non-zero exit status.
 
 pub mod actor;
+pub mod backup;
 pub mod block;
 pub mod boost;
 pub mod delivery;
+pub mod export;
 pub mod follow;
 pub mod follower;
 pub mod import;
@@ -134,6 +136,16 @@ pub enum Command {
     /// Import posts from an RSS or Atom feed or a WordPress export; bridge a feed.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Copy the SQLite database, consistently, while the server runs (PostgreSQL: pg_dump).
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Write every post as Markdown with front matter, its ActivityStreams JSON and images.
+    Export {
+        /// The folder to write into (created if missing; a previous export there is updated).
+        dir: PathBuf,
+    },
 }
 
 impl Cli {

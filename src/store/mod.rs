@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod actors;
+pub mod backup;
 pub mod blocks;
 pub mod boosts;
 pub mod deliveries;

@@ -239,6 +239,21 @@ impl Store {
         self.with_media(rows).await
     }
 
+    /// Up to `limit` posts of every account and in every state with ids above `after_id`,
+    /// oldest first: pages for reading the whole table (the export) without holding it all.
+    pub async fn posts_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Post>> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        self.with_media(rows).await
+    }
+
     pub async fn count_posts(&self, actor_id: i64, state: PostState) -> StoreResult<i64> {
         let count =
             sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE actor_id = $1 AND state = $2")
