@@ -145,4 +145,27 @@ mod tests {
             "a half-uploaded image is refused"
         );
     }
+
+    // Covers: uploads are checked by content, not by name: an SVG (which can carry script),
+    // an HTML page and a script are refused whatever they are called, and the bytes decide
+    // the type and extension. (The check reads the header, not every pixel: bytes after a
+    // valid header are not looked at. They are served as the image type with nosniff and
+    // `default-src 'none'`, so a browser never runs them.)
+    #[tokio::test]
+    async fn the_content_decides_never_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for bytes in [
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>"[..],
+            b"<!doctype html><script>alert(1)</script>",
+            b"alert(1)//.png",
+        ] {
+            assert!(matches!(
+                store_image(dir.path(), bytes, "x").await.unwrap_err(),
+                MediaError::NotAnImage
+            ));
+        }
+        let media = store_image(dir.path(), PNG, "a dot").await.unwrap();
+        assert_eq!(media.media_type, "image/png");
+        assert!(media.file_name.ends_with(".png"), "{}", media.file_name);
+    }
 }
