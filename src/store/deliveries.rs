@@ -255,6 +255,9 @@ impl Store {
                 .await?;
             }
         }
+        // Counted per host and hour for the delivery page and /metrics, in the same commit.
+        let ids: Vec<i64> = delivered.iter().map(|done| done.id).collect();
+        super::delivery_stats::count_delivered(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -271,6 +274,7 @@ impl Store {
         status: Option<u16>,
         error: Option<&str>,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, \
              last_error = $3, locked_until = 0, updated_at = $4 WHERE id = $5",
@@ -280,8 +284,10 @@ impl Store {
         .bind(error.map(str::to_owned))
         .bind(now_millis())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::delivery_stats::count_attempt(&mut tx, id, state == "delivered").await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -293,6 +299,7 @@ impl Store {
         status: Option<u16>,
         error: &str,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
              last_status = $2, last_error = $3, locked_until = 0, updated_at = $4 WHERE id = $5",
@@ -302,8 +309,10 @@ impl Store {
         .bind(error.to_owned())
         .bind(now_millis())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        super::delivery_stats::count_attempt(&mut tx, id, false).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -384,6 +393,10 @@ impl Store {
                 .bind(before)
                 .execute(&self.pool)
                 .await?;
+        // The hourly delivery counters are kept for 30 days, then folded into totals.
+        let mut tx = self.pool.begin().await?;
+        super::delivery_stats::fold_old_hours(&mut tx).await?;
+        tx.commit().await?;
         Ok(result.rows_affected())
     }
 }

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod blocks;
 pub mod boosts;
 pub mod deliveries;
+pub mod delivery_stats;
 pub mod followers;
 pub mod imports;
 pub mod interactions;

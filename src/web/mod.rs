@@ -14,6 +14,7 @@ pub mod health;
 pub mod home;
 pub mod inbox;
 pub mod media;
+pub mod metrics;
 pub mod negotiate;
 pub mod posts;
 pub mod security;
@@ -36,6 +37,7 @@ use crate::app::AppState;
 pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 
 pub fn router(federation: FederationConfig<AppState>) -> Router {
+    let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     let inboxes = Router::new()
         .route("/inbox", post(inbox::shared))
         .route("/users/{username}/inbox", post(inbox::personal))
@@ -75,6 +77,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/.well-known/webfinger", get(well_known::webfinger))
         .route("/.well-known/host-meta", get(well_known::host_meta))
         .route(
@@ -98,4 +101,10 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         ))
         .layer(FederationMiddleware::new(federation))
         .layer(TraceLayer::new_for_http())
+        // Outermost but for its own extension, so every response is counted for /metrics.
+        .layer(middleware::from_fn_with_state(
+            requests.clone(),
+            metrics::count,
+        ))
+        .layer(axum::Extension(requests))
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod deliveries;
 pub mod followers;
 pub mod forms;
 pub mod migration;
@@ -117,6 +118,7 @@ pub fn router() -> Router {
         .route("/editor/blocks", post(reports::block))
         .route("/editor/blocks/remove", post(reports::unblock))
         .route("/editor/audit", get(audit::page))
+        .route("/editor/deliveries", get(deliveries::page))
         .layer(DefaultBodyLimit::max(MAX_EDITOR_FORM));
     Router::new()
         .route("/editor/editor.css", get(stylesheet))

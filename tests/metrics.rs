@@ -1,0 +1,198 @@
+//! Delivery health: `/metrics` (Prometheus text) and the admins' page `/editor/deliveries`,
+//! after a post is delivered to one mock peer and fails at another; who may read each.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use broadside::{
+    domain::{Language, Login, PostDraft, PostKind, Role, credentials},
+    federation::publish,
+    store::Store,
+};
+use common::{Peer, TestServer, add_follower, eventually};
+use reqwest::{StatusCode, header, redirect::Policy};
+
+const PASSWORD: &str = "a long enough password";
+
+/// Makes a user with an API token; returns the token.
+async fn user(store: &Store, login: &str, role: Role, actor_id: i64) -> String {
+    let hash = credentials::hash_password(PASSWORD).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let user_id = tx
+        .insert_user(&Login::parse(login).unwrap(), &hash, role, &[actor_id])
+        .await
+        .unwrap();
+    let token = credentials::generate_token();
+    tx.insert_api_token(user_id, "metrics", &credentials::token_hash(&token))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    token
+}
+
+/// A cookie-keeping client signed in to the editor as `login`.
+async fn signed_in(server: &TestServer, login: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let csrf = &page[start..start + page[start..].find('"').unwrap()];
+    let response = client
+        .post(server.url("/login"))
+        .form(&[
+            ("csrf", csrf),
+            ("login", login),
+            ("password", PASSWORD),
+            ("next", "/editor"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    client
+}
+
+async fn metrics(server: &TestServer) -> String {
+    let response = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    response.text().await.unwrap()
+}
+
+/// Case: one delivery succeeds (peer `up`) and one fails with 503 (peer `down`, retried
+/// later): `/metrics` shows the queue depth, the totals and each host's figures; the admins'
+/// page lists both hosts with the failing one's error and a chart, and is 403 for an editor;
+/// `/metrics` is refused to a proxied request without a token, and to an editor's token.
+#[tokio::test]
+async fn metrics_and_the_delivery_page_show_a_success_and_a_failure_per_host() {
+    let server = TestServer::start().await;
+    server.create_actor("isg", false).await;
+    let store = server.store().await;
+    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let up = Peer::start().await;
+    let down = Peer::start().await;
+    down.script_inbox(vec![StatusCode::SERVICE_UNAVAILABLE]);
+    add_follower(&store, actor.id, &up, "alice", false).await;
+    add_follower(&store, actor.id, &down, "bob", false).await;
+    let up_host = format!("localhost:{}", up.origin.port().unwrap());
+    let down_host = format!("localhost:{}", down.origin.port().unwrap());
+
+    let text = metrics(&server).await;
+    assert!(
+        text.contains("broadside_delivery_queue_depth 0\n"),
+        "{text}"
+    );
+    assert!(text.contains("broadside_deliveries_total{outcome=\"delivered\"} 0\n"));
+
+    let draft = PostDraft::new(
+        PostKind::News,
+        None,
+        None,
+        "Delivered here, refused there.".into(),
+        Language::parse("en").unwrap(),
+    )
+    .unwrap();
+    let rendered = publish::render(&draft, &server.base, Vec::new());
+    publish::create_post(&store, &server.base, &actor, &draft, &rendered, &[], true)
+        .await
+        .unwrap();
+    up.wait_for("Create").await;
+    eventually("the success and the failure to be counted", || {
+        let server = &server;
+        async move {
+            let text = metrics(server).await;
+            text.contains("broadside_deliveries_total{outcome=\"delivered\"} 1\n")
+                && text.contains("broadside_deliveries_total{outcome=\"failed\"} 1\n")
+        }
+    })
+    .await;
+
+    let text = metrics(&server).await;
+    for expected in [
+        // The failed delivery waits for its retry.
+        "broadside_delivery_queue_depth 1\n".to_owned(),
+        "broadside_delivery_hosts_failing 1\n".to_owned(),
+        format!("broadside_host_delivery_queue_depth{{host=\"{down_host}\"}} 1\n"),
+        format!("broadside_host_delivery_queue_depth{{host=\"{up_host}\"}} 0\n"),
+        format!("broadside_host_deliveries_total{{host=\"{up_host}\",outcome=\"delivered\"}} 1\n"),
+        format!("broadside_host_deliveries_total{{host=\"{up_host}\",outcome=\"failed\"}} 0\n"),
+        format!("broadside_host_deliveries_total{{host=\"{down_host}\",outcome=\"failed\"}} 1\n"),
+        "# TYPE broadside_deliveries_total counter\n".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected} missing from\n{text}");
+    }
+    assert!(text.contains("broadside_http_requests_total{status=\"2xx\"} "));
+    // Every sample line is `name{labels} integer`.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (_, value) = line.rsplit_once(' ').unwrap();
+        value.parse::<i64>().unwrap();
+    }
+
+    // Who may read /metrics: through a proxy only with an admin's token.
+    let admin_token = user(&store, "admin@example.org", Role::Admin, actor.id).await;
+    let editor_token = user(&store, "editor@example.org", Role::Editor, actor.id).await;
+    let client = reqwest::Client::new();
+    let proxied = |token: Option<&str>| {
+        let mut request = client
+            .get(server.url("/metrics"))
+            .header("X-Forwarded-For", "203.0.113.9");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(proxied(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        proxied(Some(&editor_token)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        proxied(Some("not-a-token")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = proxied(Some(&admin_token)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains(&down_host));
+
+    // The admins' page: both hosts, the failure's error, the chart.
+    let admin = signed_in(&server, "admin@example.org").await;
+    let response = admin
+        .get(server.url("/editor/deliveries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&up_host) && page.contains(&down_host),
+        "{page}"
+    );
+    assert!(page.contains("503"), "the last error is shown: {page}");
+    assert!(page.contains("<svg") && page.contains("1 delivered, 0 failed attempts"));
+    assert!(page.contains("0 delivered, 1 failed attempts"));
+    let editor = signed_in(&server, "editor@example.org").await;
+    let response = editor
+        .get(server.url("/editor/deliveries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    store.close().await;
+    server.stop().await;
+}
