@@ -196,3 +196,119 @@ async fn metrics_and_the_delivery_page_show_a_success_and_a_failure_per_host() {
     store.close().await;
     server.stop().await;
 }
+
+/// Case: the delivery counters on both databases (PostgreSQL when
+/// `BROADSIDE_TEST_POSTGRES_URL` is set): every way an outcome is recorded counts it per host
+/// and hour, and the summaries, hourly rows, host states and totals read them back.
+#[tokio::test]
+async fn delivery_counters_are_written_with_each_outcome_on_both_databases() {
+    use broadside::store::{
+        deliveries::{Delivered, NewOutboxActivity},
+        delivery_stats::{HOUR_MS, hour_of},
+        now_millis,
+    };
+    use url::Url;
+
+    for backend in common::backends() {
+        let db = common::TestDb::new(backend).await;
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let activity = tx
+            .insert_outbox_activity(&NewOutboxActivity {
+                ap_id: Url::parse("https://isg.example/users/isg/posts/1/activity").unwrap(),
+                kind: "Create",
+                actor_id: None,
+                post_id: None,
+                body: "{}".into(),
+            })
+            .await
+            .unwrap();
+        let inboxes: Vec<Url> = [
+            "a.example/inbox",
+            "a.example/users/x/inbox",
+            "b.example/inbox",
+        ]
+        .iter()
+        .map(|i| Url::parse(&format!("https://{i}")).unwrap())
+        .collect();
+        tx.enqueue_deliveries(activity, &inboxes).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut claimed = store.claim_deliveries(10, 60_000).await.unwrap();
+        claimed.sort_by_key(|d| d.id);
+        // a.example: two successes in one batch; b.example: a retry, then a failure.
+        store
+            .record_delivered(&[
+                Delivered {
+                    id: claimed[0].id,
+                    status: 202,
+                    recovered_host: None,
+                },
+                Delivered {
+                    id: claimed[1].id,
+                    status: 202,
+                    recovered_host: None,
+                },
+            ])
+            .await
+            .unwrap();
+        store.record_host_failure("b.example").await.unwrap();
+        store
+            .schedule_retry(claimed[2].id, now_millis(), Some(503), "unavailable")
+            .await
+            .unwrap();
+        store
+            .mark_failed(claimed[2].id, Some(410), "gone")
+            .await
+            .unwrap();
+
+        let totals = store.delivery_totals().await.unwrap();
+        assert_eq!((totals.delivered, totals.failed), (2, 2), "{backend}");
+        let since = now_millis() - HOUR_MS;
+        let hosts = store.host_summaries(since, 10).await.unwrap();
+        let names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
+        assert_eq!(
+            names,
+            ["b.example", "a.example"],
+            "{backend}: failures first"
+        );
+        assert_eq!(
+            (hosts[0].queued, hosts[0].failed, hosts[0].recent_failed),
+            (0, 2, 2),
+            "{backend}"
+        );
+        assert_eq!(
+            (hosts[1].delivered, hosts[1].recent_delivered),
+            (2, 2),
+            "{backend}"
+        );
+        assert_eq!(store.count_failing_hosts().await.unwrap(), 1, "{backend}");
+        let all: Vec<String> = names.iter().map(|h| (*h).to_owned()).collect();
+        let hourly = store
+            .hourly_delivery_stats(&all, hour_of(since))
+            .await
+            .unwrap();
+        // One row per hour (two, if the test ran across an hour's turn).
+        let a: (i64, i64) = hourly["a.example"]
+            .iter()
+            .fold((0, 0), |(d, f), &(_, delivered, failed)| {
+                (d + delivered, f + failed)
+            });
+        assert_eq!(a, (2, 0), "{backend}: {hourly:?}");
+        let states = store.host_states(&all).await.unwrap();
+        let b = &states["b.example"];
+        assert!(b.failing_since.is_some(), "{backend}");
+        assert_eq!(b.last_error.as_ref().unwrap().0, "gone", "{backend}");
+        assert!(
+            states
+                .get("a.example")
+                .is_none_or(|a| a.last_error.is_none())
+        );
+        // Pruning folds old hours into totals; nothing here is old, so totals stay.
+        store.prune_deliveries(0).await.unwrap();
+        let again = store.delivery_totals().await.unwrap();
+        assert_eq!(again, totals, "{backend}");
+        store.close().await;
+        db.cleanup().await;
+    }
+}
