@@ -543,3 +543,137 @@ async fn boosts_by_followed_accounts_keep_the_post_until_taken_back() {
         db.cleanup().await;
     }
 }
+
+/// Interactions on both backends: public ones (likes, approved replies) mark their post changed
+/// and bump the site version in their own transaction, a held reply does neither until it is
+/// approved, the collections page, a correction replaces a reply's text, and an account's reply
+/// policy round-trips.
+#[tokio::test]
+async fn interactions_mark_their_post_changed_and_page() {
+    use broadside::{
+        domain::{Language, PostDraft, PostKind, PostState},
+        federation::publish,
+        store::interactions::{InteractionKind, NewInteraction},
+    };
+    let url = |path: String| Url::parse(&format!("https://peer.example/{path}")).unwrap();
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let base = Url::parse("https://isg.example").unwrap();
+        let draft = PostDraft::new(
+            PostKind::News,
+            None,
+            None,
+            "Strike!".into(),
+            Language::parse("en").unwrap(),
+        )
+        .unwrap();
+        let rendered = publish::render(&draft, &base, Vec::new());
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
+        assert!(!actor.auto_approves_replies, "{backend}: held by default");
+        tx.set_auto_approves_replies(actor.id, true).await.unwrap();
+        let post = tx
+            .insert_post(actor.id, None, &draft, &rendered, PostState::Published, &[])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let actor = store.actor_by_id(actor.id).await.unwrap().unwrap();
+        assert!(actor.auto_approves_replies, "{backend}");
+        assert_eq!(store.interactions_changed_at(post).await.unwrap(), None);
+        let mut fans = Vec::new();
+        for i in 0..3 {
+            let fan = new_remote(&format!("fan{i}"));
+            fans.push(store.upsert_remote_actor(&fan).await.unwrap());
+        }
+        let interaction = |kind, fan: i64, n: usize, approved| NewInteraction {
+            kind,
+            activity_id: url(format!("activities/{n}")),
+            remote_actor_id: fan,
+            post_id: Some(post),
+            actor_id: None,
+            object_id: Some(url(format!("notes/{n}"))),
+            content: Some("<p>Yes</p>".into()),
+            url: None,
+            approved,
+        };
+
+        // A held reply changes nothing the public sees.
+        let version = store.site_version().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let held = interaction(InteractionKind::Reply, fans[0].id, 0, false);
+        assert!(tx.insert_interaction(&held).await.unwrap());
+        assert!(
+            !tx.insert_interaction(&held).await.unwrap(),
+            "recorded once"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.site_version().await.unwrap(), version, "{backend}");
+        assert_eq!(store.interactions_changed_at(post).await.unwrap(), None);
+
+        // Likes do, and their collection pages.
+        let mut tx = store.begin().await.unwrap();
+        for (n, fan) in fans.iter().enumerate() {
+            let like = interaction(InteractionKind::Like, fan.id, n + 1, true);
+            tx.insert_interaction(&like).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert!(store.site_version().await.unwrap() > version, "{backend}");
+        assert!(store.interactions_changed_at(post).await.unwrap().is_some());
+        let first = store
+            .interaction_page(post, InteractionKind::Like, 2, 0)
+            .await
+            .unwrap();
+        let second = store
+            .interaction_page(post, InteractionKind::Like, 2, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            first,
+            vec![fans[0].ap_id.to_string(), fans[1].ap_id.to_string()]
+        );
+        assert_eq!(second, vec![fans[2].ap_id.to_string()], "{backend}");
+
+        // Approval shows the reply; a correction replaces its text; a deletion removes it.
+        let version = store.site_version().await.unwrap();
+        let id = store.held_replies_and_mentions(10).await.unwrap()[0].1.id;
+        assert!(store.approve_reply(id).await.unwrap());
+        assert!(!store.approve_reply(id + 1000).await.unwrap());
+        assert!(store.site_version().await.unwrap() > version, "{backend}");
+        assert_eq!(
+            store
+                .interaction_page(post, InteractionKind::Reply, 10, 0)
+                .await
+                .unwrap(),
+            vec![url("notes/0".into()).to_string()]
+        );
+        let mut tx = store.begin().await.unwrap();
+        let note = url("notes/0".into());
+        assert!(
+            tx.update_interaction_object(&note, fans[0].id, "<p>No</p>", None)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        let replies = store.approved_replies(post).await.unwrap();
+        assert_eq!(
+            replies[0].content.as_deref(),
+            Some("<p>No</p>"),
+            "{backend}"
+        );
+        let version = store.site_version().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.remove_interactions_with_object(&note, fans[0].id)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+        assert!(store.site_version().await.unwrap() > version, "{backend}");
+        let counts = store.interaction_counts(post).await.unwrap();
+        assert_eq!((counts.likes, counts.replies), (3, 0), "{backend}");
+        store.close().await;
+        db.cleanup().await;
+    }
+}

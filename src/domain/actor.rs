@@ -76,6 +76,8 @@ pub struct LocalActor {
     pub icon_url: Option<Url>,
     pub image_url: Option<Url>,
     pub manually_approves_followers: bool,
+    /// Replies to the account's posts are shown at once, without an editor's approval.
+    pub auto_approves_replies: bool,
     pub discoverable: bool,
     pub indexable: bool,
     pub fields: Vec<ProfileField>,

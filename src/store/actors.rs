@@ -18,6 +18,7 @@ struct ActorRow {
     icon_url: Option<String>,
     image_url: Option<String>,
     manually_approves_followers: i64,
+    auto_approves_replies: i64,
     discoverable: i64,
     indexable: i64,
     fields_json: String,
@@ -33,8 +34,8 @@ struct ActorRow {
 macro_rules! columns {
     () => {
         "id, username, actor_type, name, summary_md, summary_html, icon_url, image_url, \
-         manually_approves_followers, discoverable, indexable, fields_json, also_known_as_json, \
-         moved_to, public_key_pem, private_key_pem, created_at, updated_at"
+         manually_approves_followers, auto_approves_replies, discoverable, indexable, fields_json, \
+         also_known_as_json, moved_to, public_key_pem, private_key_pem, created_at, updated_at"
     };
 }
 
@@ -65,6 +66,7 @@ impl TryFrom<ActorRow> for LocalActor {
             summary_md: row.summary_md,
             summary_html: row.summary_html,
             manually_approves_followers: row.manually_approves_followers != 0,
+            auto_approves_replies: row.auto_approves_replies != 0,
             discoverable: row.discoverable != 0,
             indexable: row.indexable != 0,
             fields,
@@ -192,6 +194,22 @@ impl Tx {
         .bind(actor_id)
         .execute(&mut *self.inner)
         .await?;
+        Ok(())
+    }
+
+    /// Sets whether replies to the account's posts are shown without an editor's approval.
+    /// Replies already held stay held: the setting is for what arrives from now on.
+    pub async fn set_auto_approves_replies(
+        &mut self,
+        actor_id: i64,
+        value: bool,
+    ) -> StoreResult<()> {
+        // Not `updated_at`: that dates the actor document, which does not show this.
+        sqlx::query("UPDATE actors SET auto_approves_replies = $1 WHERE id = $2")
+            .bind(flag(value))
+            .bind(actor_id)
+            .execute(&mut *self.inner)
+            .await?;
         Ok(())
     }
 

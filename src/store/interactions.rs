@@ -56,9 +56,22 @@ pub struct Reply {
     pub author_name: Option<String>,
     pub author_username: String,
     pub author_host: String,
+    /// The author's profile page, if their server named one.
+    pub author_url: Option<String>,
 }
 
 impl Reply {
+    /// Where a reader sees the author: their profile page, or their id (which servers answer
+    /// with the profile when a browser asks).
+    pub fn author_link(&self) -> &str {
+        self.author_url.as_deref().unwrap_or(&self.author)
+    }
+
+    /// Where a reader sees the reply on its own server.
+    pub fn link(&self) -> Option<&str> {
+        self.url.as_deref().or(self.object_id.as_deref())
+    }
+
     pub fn received_at(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(self.created_at).unwrap_or_default()
     }
@@ -76,12 +89,21 @@ macro_rules! reply_select {
     () => {
         "SELECT i.id, i.post_id, i.object_id, i.content, i.url, i.approved, i.created_at, \
          r.ap_id AS author, r.name AS author_name, r.username AS author_username, \
-         r.host AS author_host FROM interactions i JOIN remote_actors r ON r.id = i.remote_actor_id "
+         r.host AS author_host, r.url AS author_url FROM interactions i JOIN remote_actors r ON r.id = i.remote_actor_id "
+    };
+}
+
+/// Which interactions the public sees: likes, boosts and approved replies (not held replies,
+/// nor mentions, which belong to no post of ours).
+macro_rules! public {
+    () => {
+        "(kind IN ('like', 'announce') OR (kind = 'reply' AND approved = 1))"
     };
 }
 
 impl Tx {
-    /// Records an interaction; false if its activity was recorded before.
+    /// Records an interaction; false if its activity was recorded before. One the public sees
+    /// changes its post's document and page, which are marked changed in the same transaction.
     pub async fn insert_interaction(&mut self, interaction: &NewInteraction) -> StoreResult<bool> {
         let result = sqlx::query(
             "INSERT INTO interactions (kind, activity_id, remote_actor_id, post_id, actor_id, object_id, \
@@ -100,7 +122,19 @@ impl Tx {
         .bind(now_millis())
         .execute(&mut *self.inner)
         .await?;
-        Ok(result.rows_affected() == 1)
+        let inserted = result.rows_affected() == 1;
+        let public = match interaction.kind {
+            InteractionKind::Like | InteractionKind::Announce => true,
+            InteractionKind::Reply => interaction.approved,
+            InteractionKind::Mention => false,
+        };
+        if inserted
+            && public
+            && let Some(post_id) = interaction.post_id
+        {
+            self.post_interactions_changed(post_id).await?;
+        }
+        Ok(inserted)
     }
 
     /// Takes back an interaction by the id of the activity that made it (Undo), if it is
@@ -110,12 +144,22 @@ impl Tx {
         activity_id: &Url,
         remote_actor_id: i64,
     ) -> StoreResult<bool> {
+        let activity_id = activity_id.as_str().to_owned();
+        let posts: Vec<Option<i64>> = sqlx::query_scalar(concat!(
+            "SELECT post_id FROM interactions WHERE activity_id = $1 AND remote_actor_id = $2 AND ",
+            public!()
+        ))
+        .bind(activity_id.clone())
+        .bind(remote_actor_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
         let result =
             sqlx::query("DELETE FROM interactions WHERE activity_id = $1 AND remote_actor_id = $2")
-                .bind(activity_id.as_str().to_owned())
+                .bind(activity_id)
                 .bind(remote_actor_id)
                 .execute(&mut *self.inner)
                 .await?;
+        self.posts_interactions_changed(posts).await?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -134,7 +178,11 @@ impl Tx {
         .bind(remote_actor_id)
         .execute(&mut *self.inner)
         .await?;
-        Ok(result.rows_affected() > 0)
+        let removed = result.rows_affected() > 0;
+        if removed && matches!(kind, InteractionKind::Like | InteractionKind::Announce) {
+            self.post_interactions_changed(post_id).await?;
+        }
+        Ok(removed)
     }
 
     /// Removes a reply or mention whose own object was deleted by its author.
@@ -143,13 +191,92 @@ impl Tx {
         object_id: &Url,
         remote_actor_id: i64,
     ) -> StoreResult<u64> {
+        let object_id = object_id.as_str().to_owned();
+        let posts: Vec<Option<i64>> = sqlx::query_scalar(concat!(
+            "SELECT post_id FROM interactions WHERE object_id = $1 AND remote_actor_id = $2 AND ",
+            public!()
+        ))
+        .bind(object_id.clone())
+        .bind(remote_actor_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
         let result =
             sqlx::query("DELETE FROM interactions WHERE object_id = $1 AND remote_actor_id = $2")
-                .bind(object_id.as_str().to_owned())
+                .bind(object_id)
                 .bind(remote_actor_id)
                 .execute(&mut *self.inner)
                 .await?;
+        self.posts_interactions_changed(posts).await?;
         Ok(result.rows_affected())
+    }
+
+    /// Replaces the text of a reply or mention its author corrected (an `Update` of it); false
+    /// if none is stored. A held reply stays held: what an editor approved was the old text,
+    /// but holding an approved reply again would hide it for a typo.
+    pub async fn update_interaction_object(
+        &mut self,
+        object_id: &Url,
+        remote_actor_id: i64,
+        content: &str,
+        url: Option<&Url>,
+    ) -> StoreResult<bool> {
+        let object_id = object_id.as_str().to_owned();
+        let result = sqlx::query(
+            "UPDATE interactions SET content = $1, url = $2 \
+             WHERE object_id = $3 AND remote_actor_id = $4 AND kind IN ('reply', 'mention')",
+        )
+        .bind(content.to_owned())
+        .bind(url.map(|u| u.as_str().to_owned()))
+        .bind(object_id.clone())
+        .bind(remote_actor_id)
+        .execute(&mut *self.inner)
+        .await?;
+        let posts: Vec<Option<i64>> = sqlx::query_scalar(concat!(
+            "SELECT post_id FROM interactions WHERE object_id = $1 AND remote_actor_id = $2 AND ",
+            public!()
+        ))
+        .bind(object_id)
+        .bind(remote_actor_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        self.posts_interactions_changed(posts).await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Shows a held reply under its post; false if there is no such reply.
+    pub async fn approve_reply(&mut self, id: i64) -> StoreResult<bool> {
+        let post_id: Option<Option<i64>> = sqlx::query_scalar(
+            "UPDATE interactions SET approved = 1 WHERE id = $1 AND kind = 'reply' RETURNING post_id",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        let Some(post_id) = post_id else {
+            return Ok(false);
+        };
+        self.posts_interactions_changed(vec![post_id]).await?;
+        Ok(true)
+    }
+
+    async fn posts_interactions_changed(&mut self, posts: Vec<Option<i64>>) -> StoreResult<()> {
+        let mut posts: Vec<i64> = posts.into_iter().flatten().collect();
+        posts.sort_unstable();
+        posts.dedup();
+        for post_id in posts {
+            self.post_interactions_changed(post_id).await?;
+        }
+        Ok(())
+    }
+
+    /// A post's likes, boosts or replies changed: its document and page show them, so they
+    /// get a new Last-Modified and every process drops its cached copies.
+    async fn post_interactions_changed(&mut self, post_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE posts SET interactions_changed_at = $1 WHERE id = $2")
+            .bind(now_millis())
+            .bind(post_id)
+            .execute(&mut *self.inner)
+            .await?;
+        self.bump_site_version().await
     }
 }
 
@@ -174,34 +301,64 @@ impl Store {
         Ok(counts)
     }
 
-    /// The ids of the actors (likes, announces) or reply objects of a post, oldest first.
+    /// The ids of the actors (likes, announces) or approved reply objects of a post, oldest
+    /// first.
     pub async fn interaction_items(
         &self,
         post_id: i64,
         kind: InteractionKind,
     ) -> StoreResult<Vec<String>> {
+        self.interaction_page(post_id, kind, i64::MAX, 0).await
+    }
+
+    /// One page of [`Store::interaction_items`], for the post's `likes`, `shares` and
+    /// `replies` collections.
+    pub async fn interaction_page(
+        &self,
+        post_id: i64,
+        kind: InteractionKind,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<String>> {
         let items = match kind {
             InteractionKind::Reply => {
                 sqlx::query_scalar(
                     "SELECT object_id FROM interactions WHERE post_id = $1 AND kind = 'reply' AND approved = 1 \
-                     AND object_id IS NOT NULL ORDER BY id",
+                     AND object_id IS NOT NULL ORDER BY id LIMIT $2 OFFSET $3",
                 )
                 .bind(post_id)
+                .bind(limit)
+                .bind(offset)
                 .fetch_all(&self.pool)
                 .await?
             }
             other => {
                 sqlx::query_scalar(
                     "SELECT r.ap_id FROM interactions i JOIN remote_actors r ON r.id = i.remote_actor_id \
-                     WHERE i.post_id = $1 AND i.kind = $2 ORDER BY i.id",
+                     WHERE i.post_id = $1 AND i.kind = $2 ORDER BY i.id LIMIT $3 OFFSET $4",
                 )
                 .bind(post_id)
                 .bind(other.as_str())
+                .bind(limit)
+                .bind(offset)
                 .fetch_all(&self.pool)
                 .await?
             }
         };
         Ok(items)
+    }
+
+    /// When the post's public likes, boosts or replies last changed, if ever.
+    pub async fn interactions_changed_at(
+        &self,
+        post_id: i64,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT interactions_changed_at FROM posts WHERE id = $1")
+                .bind(post_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(at.flatten().and_then(DateTime::from_timestamp_millis))
     }
 
     /// Approved replies of a post, oldest first, for its page.
@@ -240,14 +397,9 @@ impl Store {
 
     /// Approves a held reply; false if there is no such reply.
     pub async fn approve_reply(&self, id: i64) -> StoreResult<bool> {
-        let result =
-            sqlx::query("UPDATE interactions SET approved = 1 WHERE id = $1 AND kind = 'reply'")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        sqlx::query("UPDATE site_version SET version = version + 1 WHERE id = 1")
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() > 0)
+        let mut tx = self.begin().await?;
+        let approved = tx.approve_reply(id).await?;
+        tx.commit().await?;
+        Ok(approved)
     }
 }
