@@ -46,6 +46,21 @@ pub fn post(base: &Url, username: &str, post_id: i64) -> Url {
     join(base, &format!("/users/{username}/posts/{post_id}"))
 }
 
+/// Who liked a post (the `likes` collection).
+pub fn post_likes(base: &Url, username: &str, post_id: i64) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}/likes"))
+}
+
+/// Who boosted a post (the `shares` collection).
+pub fn post_shares(base: &Url, username: &str, post_id: i64) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}/shares"))
+}
+
+/// A post's approved replies (the `replies` collection).
+pub fn post_replies(base: &Url, username: &str, post_id: i64) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}/replies"))
+}
+
 /// The Create activity of a post (dereferenceable).
 pub fn post_create(base: &Url, username: &str, post_id: i64) -> Url {
     join(base, &format!("/users/{username}/posts/{post_id}/activity"))

@@ -133,15 +133,13 @@ impl Activity for ReceivedDeletePost {
             return Ok(());
         };
         let removed = tx.delete_remote_post(&object, remote.id).await?;
-        // A reply to or mention of our posts, deleted by its author, goes too.
+        // A reply to or mention of our posts, deleted by its author, goes too (the store
+        // marks the post's page changed).
         let withdrawn = tx
             .remove_interactions_with_object(&object, remote.id)
             .await?;
-        if withdrawn > 0 {
-            tx.bump_site_version().await?;
-        }
         tx.commit().await?;
-        tracing::info!(activity = %self.id, object = %object, removed, "remote post deleted");
+        tracing::info!(activity = %self.id, object = %object, removed, withdrawn, "remote post deleted");
         Ok(())
     }
 }

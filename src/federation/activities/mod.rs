@@ -123,7 +123,7 @@ pub(crate) fn id_of(value: &Value) -> Option<Url> {
 }
 
 /// Handles a post received in a Create or Update: a reply to one of our posts is held for
-/// approval, a mention of one of our accounts is listed, and a post of an account we follow
+/// approval (or shown at once, if its account says so), a mention of one of our accounts is listed, and a post of an account we follow
 /// is kept (and, if new, public and not a reply, boosted by the accounts whose rules say so).
 pub(crate) async fn keep_post(
     data: &FederationData,
@@ -149,7 +149,7 @@ pub(crate) async fn keep_post(
     let Some(mut tx) = begin_once(data, activity_id).await? else {
         return Ok(());
     };
-    let interaction = |kind, post_id, actor_id| NewInteraction {
+    let interaction = |kind, post_id, actor_id, approved| NewInteraction {
         kind,
         activity_id: activity_id.clone(),
         remote_actor_id: remote.id,
@@ -158,24 +158,49 @@ pub(crate) async fn keep_post(
         object_id: Some(post.ap_id.clone()),
         content: Some(post.content.clone()),
         url: post.url.clone(),
-        approved: false,
+        approved,
     };
-    if let Some(post_id) = reply_to {
-        if data
+    // A reply or mention is kept once per post: an Update of it (or the Create sent again
+    // under a new id) replaces the text instead of adding a copy.
+    let corrected = (reply_to.is_some() || !mentioned.is_empty())
+        && tx
+            .update_interaction_object(&post.ap_id, remote.id, &post.content, post.url.as_ref())
+            .await?;
+    if corrected {
+        tracing::info!(activity = %activity_id, object = %post.ap_id, "reply or mention corrected");
+    } else if let Some(post_id) = reply_to {
+        if let Some(target) = data
             .store
             .post_by_id(post_id)
             .await?
-            .is_some_and(|p| p.state == crate::domain::PostState::Published)
+            .filter(|p| p.state == crate::domain::PostState::Published)
         {
-            tx.insert_interaction(&interaction(InteractionKind::Reply, Some(post_id), None))
-                .await?;
-            tracing::info!(activity = %activity_id, post = post_id, "reply held for approval");
+            // Held for an editor unless the account shows replies at once.
+            let approved = data
+                .store
+                .actor_by_id(target.actor_id)
+                .await?
+                .is_some_and(|a| a.auto_approves_replies);
+            tx.insert_interaction(&interaction(
+                InteractionKind::Reply,
+                Some(post_id),
+                None,
+                approved,
+            ))
+            .await?;
+            let what = if approved {
+                "reply shown"
+            } else {
+                "reply held for approval"
+            };
+            tracing::info!(activity = %activity_id, post = post_id, "{what}");
         }
     } else if let Some(actor_id) = mentioned.first() {
         tx.insert_interaction(&interaction(
             InteractionKind::Mention,
             None,
             Some(*actor_id),
+            false,
         ))
         .await?;
     }
@@ -303,7 +328,6 @@ pub(crate) async fn record_interaction(
         approved: true,
     })
     .await?;
-    tx.bump_site_version().await?;
     tx.commit().await?;
     tracing::info!(activity = %activity_id, post = post_id, kind = kind.as_str(), "interaction recorded");
     Ok(())

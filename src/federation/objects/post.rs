@@ -8,7 +8,9 @@ use crate::{
     federation::{
         protocol::{
             context::{self, PUBLIC},
-            post::{ImageAttachment, PostObject, TagObject, Tombstone},
+            post::{
+                CollectionPageRef, CollectionRef, ImageAttachment, PostObject, TagObject, Tombstone,
+            },
         },
         urls,
     },
@@ -21,6 +23,45 @@ pub fn audience(post: &Post, actor: &LocalActor, base: &Url) -> (Vec<Url>, Vec<U
     let mut cc = vec![urls::followers(base, actor.username.as_str())];
     cc.extend(post.mentions.iter().map(|m| m.href.clone()));
     (vec![public], cc)
+}
+
+/// What the fediverse did with a post, as its own document shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Interactions {
+    pub likes: i64,
+    pub shares: i64,
+    /// Approved replies only.
+    pub replies: i64,
+    /// The first page of approved replies' ids, oldest first: what `replies?page=1` serves.
+    pub first_replies: Vec<Url>,
+    /// Whether `replies` has a second page.
+    pub more_replies: bool,
+}
+
+/// The post's document at its id: the object, with its likes, boosts and approved replies
+/// counted and the first page of replies embedded (Mastodon 4.3 reads the counts; Mastodon
+/// and others fetch replies from `first` on).
+pub fn post_document(
+    post: &Post,
+    actor: &LocalActor,
+    base: &Url,
+    interactions: &Interactions,
+) -> PostObject {
+    let mut object = post_to_object(post, actor, base, true);
+    object.likes.total_items = Some(interactions.likes);
+    object.shares.total_items = Some(interactions.shares);
+    let replies = &mut object.replies;
+    replies.total_items = Some(interactions.replies);
+    replies.first = Some(CollectionPageRef {
+        id: urls::page(&replies.id, 1),
+        kind: "OrderedCollectionPage",
+        part_of: replies.id.clone(),
+        next: interactions
+            .more_replies
+            .then(|| urls::page(&replies.id, 2)),
+        ordered_items: interactions.first_replies.clone(),
+    });
+    object
 }
 
 /// The object a follower's server stores and shows. A statement is an `Article` (Mastodon
@@ -99,6 +140,13 @@ pub fn post_to_object(
             })
             .collect(),
         sensitive: false,
+        // Named, not counted: activities are sent once and kept, counts change.
+        likes: collection(urls::post_likes(base, username, post.id), "Collection"),
+        shares: collection(urls::post_shares(base, username, post.id), "Collection"),
+        replies: collection(
+            urls::post_replies(base, username, post.id),
+            "OrderedCollection",
+        ),
         kind,
         id,
     }
@@ -120,6 +168,18 @@ pub fn post_to_tombstone(
             PostKind::News => "Note",
         },
         deleted: post.deleted_at.unwrap_or(post.updated_at),
+    }
+}
+
+/// `likes` and `shares` are typed `Collection`, as Mastodon 4.3 embeds them; what their ids
+/// serve is the ordered, paged kind of the same collection. `replies` embeds its first page,
+/// whose type must match the page its URL serves.
+fn collection(id: Url, kind: &'static str) -> CollectionRef {
+    CollectionRef {
+        id,
+        kind,
+        total_items: None,
+        first: None,
     }
 }
 

@@ -34,6 +34,40 @@ pub struct PostObject {
     pub tag: Vec<TagObject>,
     pub attachment: Vec<ImageAttachment>,
     pub sensitive: bool,
+    /// Who liked the post (Mastodon reads `totalItems` as its like count).
+    pub likes: CollectionRef,
+    /// Who boosted it.
+    pub shares: CollectionRef,
+    /// The replies an editor approved (or the account shows at once); held ones never.
+    pub replies: CollectionRef,
+}
+
+/// One of a post's `likes`, `shares` and `replies`: the id it is served at, and as much as
+/// the document says of it. An activity carrying the post names the collection only; the
+/// post's own document adds the count and, for replies, the first page.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionRef {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_items: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<CollectionPageRef>,
+}
+
+/// The first page of a collection, embedded: the same as its URL serves, without `@context`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionPageRef {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub part_of: Url,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Url>,
+    pub ordered_items: Vec<Url>,
 }
 
 /// A `Hashtag` or `Mention` in a post's `tag` list.
