@@ -1,4 +1,4 @@
-//! `broadside actor create | list | alias | move | moves`.
+//! `broadside actor create | set | list | alias | move | moves`.
 
 use std::path::PathBuf;
 
@@ -34,6 +34,17 @@ pub enum ActorCommand {
         /// New followers wait for an editor's approval.
         #[arg(long)]
         approve_followers: bool,
+        /// Replies to the account's posts are shown at once, without an editor's approval.
+        #[arg(long)]
+        auto_approve_replies: bool,
+    },
+    /// Change an account's settings.
+    Set {
+        username: String,
+        /// true: replies to the account's posts are shown at once; false: they wait for an
+        /// editor (`broadside reply approve`). Replies already held stay held.
+        #[arg(long, value_name = "true|false")]
+        auto_approve_replies: Option<bool>,
     },
     /// List the accounts: username, type, name and id.
     List,
@@ -68,6 +79,7 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
             summary_file,
             kind,
             approve_followers,
+            auto_approve_replies,
         } => {
             let username = Username::parse(&username)?;
             let Some(kind) = ActorKind::parse(&kind) else {
@@ -103,6 +115,9 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
             if approve_followers {
                 tx.set_manually_approves_followers(actor.id, true).await?;
             }
+            if auto_approve_replies {
+                tx.set_auto_approves_replies(actor.id, true).await?;
+            }
             // The instance's home page lists the accounts.
             tx.bump_site_version().await?;
             tx.commit().await?;
@@ -122,6 +137,42 @@ pub async fn run(config: Config, command: ActorCommand) -> CliResult {
                     moved.followers
                 );
             }
+        }
+        ActorCommand::Set {
+            username,
+            auto_approve_replies,
+        } => {
+            let Some(actor) = store.actor_by_username(&username).await? else {
+                bail!("there is no account named `{username}`");
+            };
+            let Some(auto_approve_replies) = auto_approve_replies else {
+                bail!("nothing to change: give --auto-approve-replies true or false");
+            };
+            let mut tx = store.begin().await?;
+            tx.set_auto_approves_replies(actor.id, auto_approve_replies)
+                .await?;
+            tx.commit().await?;
+            store
+                .audit(
+                    None,
+                    "account.reply_policy",
+                    actor.username.as_str(),
+                    if auto_approve_replies {
+                        "replies shown at once"
+                    } else {
+                        "replies held for approval"
+                    },
+                )
+                .await?;
+            println!(
+                "{}: replies {}",
+                actor.username,
+                if auto_approve_replies {
+                    "are shown at once"
+                } else {
+                    "wait for an editor's approval"
+                }
+            );
         }
         ActorCommand::List => {
             for actor in store.list_actors().await? {

@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// Items per collection page.
-const PAGE_SIZE: i64 = 40;
+pub(super) const PAGE_SIZE: i64 = 40;
 
 #[derive(Template)]
 #[template(path = "actor.html")]
@@ -294,13 +294,13 @@ fn embedded<T: serde::Serialize>(item: &T) -> Value {
     value
 }
 
-fn offset(page: i64) -> i64 {
+pub(super) fn offset(page: i64) -> i64 {
     (page.max(1) - 1) * PAGE_SIZE
 }
 
 /// The collection itself (pointing at its first page), or one page of it.
 /// `context` must declare the terms of the items (posts need more than plain ActivityStreams).
-fn collection_response(
+pub(super) fn collection_response(
     collection: Url,
     total: i64,
     page: Option<i64>,

@@ -60,6 +60,9 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             "/users/{username}/collections/featured",
             get(actors::featured),
         )
+        .route("/users/{username}/posts/{id}/likes", get(posts::likes))
+        .route("/users/{username}/posts/{id}/shares", get(posts::shares))
+        .route("/users/{username}/posts/{id}/replies", get(posts::replies))
         .route(
             "/users/{username}/posts/{id}/activity",
             get(posts::create_activity),

@@ -1,30 +1,34 @@
 //! Posts: `/users/{username}/posts/{id}` (an HTML page or the ActivityStreams object, by
-//! `Accept`; 410 Gone with a Tombstone once retracted) and the activities that carried them,
-//! which each have a URL of their own so other servers can dereference their ids.
+//! `Accept`; 410 Gone with a Tombstone once retracted), the activities that carried them,
+//! which each have a URL of their own so other servers can dereference their ids, and their
+//! `likes`, `shares` and `replies` collections.
 
 use activitypub_federation::{FEDERATION_CONTENT_TYPE, axum::json::FederationJson, config::Data};
 use askama::Template;
 use axum::{
-    extract::Path,
+    extract::{Path, Query},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use serde_json::Value;
 use url::Url;
 
 use super::{
-    actors::find_actor,
+    actors::{PAGE_SIZE, collection_response, find_actor, offset},
     conditional::last_modified,
     error::{WebError, problem},
     negotiate::{Representation, VARY_ACCEPT, negotiate},
-    view::{Stamp, headline, published},
+    view::{PageQuery, Stamp, headline, published},
 };
 use crate::{
     app::AppState,
     domain::{LocalActor, Post, PostKind, PostState, render},
     federation::{
-        objects::post::{post_to_object, post_to_tombstone},
+        objects::post::{Interactions, post_document, post_to_tombstone},
+        protocol::context,
         urls,
     },
+    store::interactions::{Counts, InteractionKind, Reply},
 };
 
 /// An image as the page shows it.
@@ -60,6 +64,37 @@ struct PostPage<'a> {
     site_name: String,
     images: Vec<Image>,
     tags: Vec<TagLink>,
+    counts: Counts,
+    /// Approved replies only: a held reply is shown to editors, never here.
+    replies: Vec<ReplyItem>,
+}
+
+/// An approved reply as the post's page shows it.
+struct ReplyItem {
+    author_name: String,
+    author_handle: String,
+    author_url: String,
+    /// Sanitized when it was received.
+    content_html: String,
+    received: Stamp,
+    url: Option<String>,
+}
+
+impl From<&Reply> for ReplyItem {
+    fn from(reply: &Reply) -> Self {
+        Self {
+            author_name: reply
+                .author_name
+                .clone()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| reply.author_username.clone()),
+            author_handle: format!("@{}@{}", reply.author_username, reply.author_host),
+            author_url: reply.author_link().to_owned(),
+            content_html: reply.content.clone().unwrap_or_default(),
+            received: Stamp::new(reply.received_at()),
+            url: reply.link().map(str::to_owned),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -122,16 +157,41 @@ pub async fn post(
             }
         });
     }
-    let modified = last_modified(post.last_modified().max(actor.updated_at));
+    // Both representations show the post's likes, boosts and replies.
+    let mut modified = post.last_modified().max(actor.updated_at);
+    if let Some(changed) = data.store.interactions_changed_at(post.id).await? {
+        modified = modified.max(changed);
+    }
+    let modified = last_modified(modified);
+    let counts = data.store.interaction_counts(post.id).await?;
     Ok(match representation {
-        Representation::ActivityJson => (
-            [VARY_ACCEPT],
-            [modified],
-            FederationJson(post_to_object(&post, &actor, base, true)),
-        )
-            .into_response(),
+        Representation::ActivityJson => {
+            let first_replies = data
+                .store
+                .interaction_page(post.id, InteractionKind::Reply, PAGE_SIZE, 0)
+                .await?;
+            let interactions = Interactions {
+                likes: counts.likes,
+                shares: counts.announces,
+                replies: counts.replies,
+                more_replies: counts.replies > PAGE_SIZE,
+                first_replies: first_replies
+                    .iter()
+                    .filter_map(|id| Url::parse(id).ok())
+                    .collect(),
+            };
+            (
+                [VARY_ACCEPT],
+                [modified],
+                FederationJson(post_document(&post, &actor, base, &interactions)),
+            )
+                .into_response()
+        }
         Representation::Html => {
-            let page = post_page(&data, &actor, &post);
+            let replies = data.store.approved_replies(post.id).await?;
+            let mut page = post_page(&data, &actor, &post);
+            page.counts = counts;
+            page.replies = replies.iter().map(ReplyItem::from).collect();
             ([VARY_ACCEPT], [modified], Html(page.render()?)).into_response()
         }
     })
@@ -177,6 +237,8 @@ fn post_page<'a>(data: &AppState, actor: &'a LocalActor, post: &'a Post) -> Post
                 url: render::tag_url(base, t).into(),
             })
             .collect(),
+        counts: Counts::default(),
+        replies: Vec::new(),
     }
 }
 
@@ -185,6 +247,73 @@ fn noun(kind: PostKind) -> &'static str {
         PostKind::Statement => "statement",
         PostKind::News => "news item",
     }
+}
+
+/// `/users/{username}/posts/{id}/likes`: the actors who liked the post, oldest first.
+pub async fn likes(
+    Path((username, id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    interactions(&data, &username, &id, query, InteractionKind::Like).await
+}
+
+/// `/users/{username}/posts/{id}/shares`: the actors who boosted the post, oldest first.
+pub async fn shares(
+    Path((username, id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    interactions(&data, &username, &id, query, InteractionKind::Announce).await
+}
+
+/// `/users/{username}/posts/{id}/replies`: the ids of the approved replies, oldest first.
+pub async fn replies(
+    Path((username, id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    interactions(&data, &username, &id, query, InteractionKind::Reply).await
+}
+
+/// One of a post's collections, or one page of it. Counts and items come from the same
+/// queries as the post's document, so both always agree.
+async fn interactions(
+    data: &AppState,
+    username: &str,
+    id: &str,
+    query: PageQuery,
+    kind: InteractionKind,
+) -> Result<Response, WebError> {
+    let (actor, post) = load(data, username, id).await?;
+    if post.state == PostState::Deleted {
+        return Ok(problem(StatusCode::GONE, "This post was retracted."));
+    }
+    let (base, username) = (&data.config.base_url, actor.username.as_str());
+    let counts = data.store.interaction_counts(post.id).await?;
+    let (collection, total) = match kind {
+        InteractionKind::Like => (urls::post_likes(base, username, post.id), counts.likes),
+        InteractionKind::Announce => (urls::post_shares(base, username, post.id), counts.announces),
+        InteractionKind::Reply => (urls::post_replies(base, username, post.id), counts.replies),
+        InteractionKind::Mention => return Err(WebError::NotFound),
+    };
+    let items = match query.page {
+        None => None,
+        Some(page) => {
+            let ids = data
+                .store
+                .interaction_page(post.id, kind, PAGE_SIZE, offset(page))
+                .await?;
+            Some(ids.into_iter().map(Value::String).collect())
+        }
+    };
+    Ok(collection_response(
+        collection,
+        total,
+        query.page,
+        items,
+        context::activity(),
+    ))
 }
 
 /// `/users/{username}/posts/{id}/activity`: the `Create` that published the post.

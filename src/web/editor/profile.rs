@@ -1,6 +1,6 @@
 //! `/editor/accounts/{username}/profile`: an account's name, bio, avatar, header image and
-//! profile links. Saving sends an `Update` of the account to its followers
-//! ([`crate::federation::profile`]).
+//! profile links, and whether replies to its posts wait for approval. Saving sends an
+//! `Update` of the account to its followers ([`crate::federation::profile`]).
 
 use askama::Template;
 use axum::{
@@ -38,6 +38,8 @@ struct ProfilePage {
     image: Option<String>,
     /// Always [`MAX_FIELDS`] rows, the unused ones empty.
     fields: Vec<(usize, ProfileField)>,
+    /// Replies are shown at once instead of waiting for an editor.
+    auto_approve_replies: bool,
     error: Option<String>,
 }
 
@@ -78,6 +80,7 @@ fn render(
     name: &str,
     summary: &str,
     fields: &[ProfileField],
+    auto_approve_replies: bool,
     status: StatusCode,
     error: Option<String>,
 ) -> EditorResult<Response> {
@@ -91,6 +94,7 @@ fn render(
         icon: actor.icon_url.as_ref().map(Url::to_string),
         image: actor.image_url.as_ref().map(Url::to_string),
         fields: rows(fields),
+        auto_approve_replies,
         error,
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -106,6 +110,7 @@ pub async fn page(editor: Editor, Path(username): Path<String>) -> EditorResult<
         &actor.name,
         &actor.summary_md,
         &actor.fields,
+        actor.auto_approves_replies,
         StatusCode::OK,
         None,
     )
@@ -122,6 +127,9 @@ pub struct ProfileForm {
     remove_icon: String,
     #[serde(default)]
     remove_image: String,
+    /// "on" when replies are to be shown without approval.
+    #[serde(default)]
+    auto_approve_replies: String,
 }
 
 /// Stores an uploaded profile image; its URL, or the current one when none was sent.
@@ -169,6 +177,7 @@ pub async fn save(
             value: value(format!("field_value_{i}")),
         })
         .collect();
+    let auto_approve_replies = form.auto_approve_replies == "on";
     let again = |status, error: String| {
         render(
             &editor,
@@ -177,6 +186,7 @@ pub async fn save(
             &form.name,
             &form.summary,
             &fields,
+            auto_approve_replies,
             status,
             Some(error),
         )
@@ -228,6 +238,25 @@ pub async fn save(
                 );
             }
         };
+    if auto_approve_replies != actor.auto_approves_replies {
+        // Not part of the profile followers see, so not in its Update.
+        let mut tx = data.store.begin().await?;
+        tx.set_auto_approves_replies(actor.id, auto_approve_replies)
+            .await?;
+        tx.commit().await?;
+        data.store
+            .audit(
+                Some(editor.user.id),
+                "account.reply_policy",
+                updated.username.as_str(),
+                if auto_approve_replies {
+                    "replies shown at once"
+                } else {
+                    "replies held for approval"
+                },
+            )
+            .await?;
+    }
     changed(data);
     data.store
         .audit(
