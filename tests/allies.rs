@@ -442,6 +442,19 @@ async fn an_allys_boost_of_someone_elses_post_is_fetched_from_its_origin_and_kep
     );
     let timeline = a.store.network_timeline(10, 0).await.unwrap();
     assert!(timeline.iter().any(|p| p.ap_id == note), "in the Network");
+    // The editors' list for the account shows it with who shared it; the public allies page
+    // shows only the allies' own posts.
+    let listed = a.store.ally_posts(a.actor.id, false, 10, 0).await.unwrap();
+    let shared = listed
+        .iter()
+        .find(|p| p.post.ap_id == note)
+        .expect("listed");
+    assert_eq!(shared.shared_by.as_ref(), Some(&ally.id));
+    let public = a.store.ally_posts(a.actor.id, true, 10, 0).await.unwrap();
+    assert!(
+        public.iter().all(|p| p.post.ap_id != note),
+        "not on the allies page"
+    );
 
     // A redelivery (a duplicate activity) is acknowledged and changes nothing.
     assert_eq!(

@@ -488,6 +488,29 @@ async fn boosts_by_followed_accounts_keep_the_post_until_taken_back() {
             vec![ally.ap_id.clone(), other.ap_id.clone()],
             "{backend}"
         );
+        // Listed for an account that follows the booster, with who shared it.
+        assert!(
+            store
+                .ally_posts(actor.id, false, 10, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mut tx = store.begin().await.unwrap();
+        tx.upsert_following(actor.id, ally.id, "f0").await.unwrap();
+        tx.accept_following(ally.id, "f0").await.unwrap();
+        tx.commit().await.unwrap();
+        let listed = store.ally_posts(actor.id, false, 10, 0).await.unwrap();
+        assert_eq!(listed.len(), 1, "{backend}");
+        assert_eq!(listed[0].shared_by.as_ref(), Some(&ally.ap_id), "{backend}");
+        assert!(
+            store
+                .ally_posts(actor.id, true, 10, 0)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{backend}: not on the public allies page"
+        );
 
         // By the Announce's id; the other boost still keeps the post.
         let mut tx = store.begin().await.unwrap();

@@ -165,12 +165,14 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
         Err(refusal) => return Err(refusal.into()),
     };
 
-    // A host we could not deliver to is evidently back: deliver to it again.
-    if let Err(err) = data
-        .store
-        .record_host_success(&crate::config::authority(&actor_id))
-        .await
-    {
+    // A host we could not deliver to is evidently back: deliver to it again. Read first: a
+    // healthy host, by far the usual case, costs no write.
+    let host = crate::config::authority(&actor_id);
+    let recorded = match data.store.host_failing_since(&host).await {
+        Ok(Some(_)) => data.store.record_host_success(&host).await,
+        other => other.map(|_| ()),
+    };
+    if let Err(err) = recorded {
         tracing::warn!(error = %err, "could not record the host as reachable");
     }
     let handled = activities::dispatch(&kind, json, &signer, data)

@@ -88,6 +88,9 @@ pub struct AllyPost {
     pub public: bool,
     /// Whether the account the list is for has boosted it.
     pub boosted: bool,
+    /// A followed account of `actor_id` that shared it (the first, if several did), by actor
+    /// id: how a post of someone nobody here follows came to be in the list.
+    pub shared_by: Option<Url>,
 }
 
 #[derive(FromRow)]
@@ -105,6 +108,7 @@ struct AllyPostRow {
     post_edited_at: Option<i64>,
     post_public: i64,
     boosted: i64,
+    shared_by: Option<String>,
     #[sqlx(flatten)]
     author: RemoteActorRow,
 }
@@ -133,6 +137,7 @@ impl TryFrom<AllyPostRow> for AllyPost {
             author,
             public: row.post_public == 1,
             boosted: row.boosted > 0,
+            shared_by: row.shared_by.as_deref().and_then(|id| Url::parse(id).ok()),
         })
     }
 }
@@ -147,7 +152,12 @@ macro_rules! ally_post_select {
              p.published_at AS post_published_at, p.edited_at AS post_edited_at, \
              p.is_public AS post_public, \
              (SELECT COUNT(*) FROM boosts b WHERE b.actor_id = $1 AND b.object_id = p.ap_id) \
-             AS boosted, ",
+             AS boosted, \
+             (SELECT a.ap_id FROM remote_announces ra \
+              JOIN remote_actors a ON a.id = ra.remote_actor_id \
+              JOIN following f ON f.remote_actor_id = ra.remote_actor_id \
+              WHERE ra.remote_post_id = p.id AND f.actor_id = $1 AND f.state = 'accepted' \
+              ORDER BY ra.id LIMIT 1) AS shared_by, ",
             remote_actor_columns!("r."),
             " FROM remote_posts p JOIN remote_actors r ON r.id = p.remote_actor_id "
         )
@@ -155,9 +165,9 @@ macro_rules! ally_post_select {
 }
 
 impl Store {
-    /// One page of the posts received from the accounts `actor_id` follows (accepted),
-    /// newest first. With `public_only`, only public top-level posts: what a public page may
-    /// show.
+    /// One page of the posts received from the accounts `actor_id` follows (accepted), and of
+    /// the posts they shared (boosted), newest first. With `public_only`, only their own public
+    /// top-level posts: what a public page may show.
     pub async fn ally_posts(
         &self,
         actor_id: i64,
@@ -167,8 +177,13 @@ impl Store {
     ) -> StoreResult<Vec<AllyPost>> {
         let rows: Vec<AllyPostRow> = sqlx::query_as(concat!(
             ally_post_select!(),
-            "JOIN following f ON f.remote_actor_id = p.remote_actor_id \
-             WHERE f.actor_id = $1 AND f.state = 'accepted' \
+            // Written by an account followed, or, for the editors' list only, shared by one.
+            "WHERE (EXISTS (SELECT 1 FROM following f WHERE f.remote_actor_id = p.remote_actor_id \
+                    AND f.actor_id = $1 AND f.state = 'accepted') \
+                    OR ($2 = 0 AND EXISTS (SELECT 1 FROM remote_announces ra \
+                        JOIN following f ON f.remote_actor_id = ra.remote_actor_id \
+                        WHERE ra.remote_post_id = p.id AND f.actor_id = $1 \
+                        AND f.state = 'accepted'))) \
              AND ($2 = 0 OR (p.is_public = 1 AND p.in_reply_to IS NULL)) \
              ORDER BY p.published_at DESC, p.id DESC LIMIT $3 OFFSET $4"
         ))

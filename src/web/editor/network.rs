@@ -44,6 +44,8 @@ pub struct PostRow {
     pub reply: bool,
     pub public: bool,
     pub boosted: bool,
+    /// The followed account that shared it, when one did.
+    pub shared_by: Option<String>,
 }
 
 impl PostRow {
@@ -71,6 +73,7 @@ impl PostRow {
             reply: post.in_reply_to.is_some(),
             public: item.public,
             boosted: item.boosted,
+            shared_by: item.shared_by.as_ref().map(Url::to_string),
         }
     }
 }
