@@ -17,9 +17,9 @@ pub mod interactions;
 pub mod moves;
 pub mod posts;
 pub mod remote_actors;
+pub mod remote_announces;
 pub mod remote_posts;
 pub mod reports;
-pub mod remote_announces;
 pub mod users;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};

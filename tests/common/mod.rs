@@ -296,9 +296,9 @@ pub struct Received {
 #[derive(Default)]
 struct PeerState {
     docs: HashMap<String, (StatusCode, Value)>,
-    received: Vec<Received>,
     /// How many times each path was fetched (GET).
     fetches: HashMap<String, usize>,
+    received: Vec<Received>,
     /// Statuses to answer inbox POSTs with, in order; 202 once used up.
     inbox_script: Vec<StatusCode>,
     /// How many of the next inbox POSTs to leave hanging (as a stalled server would).
