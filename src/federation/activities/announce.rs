@@ -25,7 +25,7 @@ use crate::{
         protocol::context::{self, PUBLIC},
         urls,
     },
-    store::interactions::InteractionKind,
+    store::{interactions::InteractionKind, remote_posts::NewRemotePost},
 };
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,43 +171,53 @@ async fn keep_announced(
         tracing::debug!(activity = %activity_id, "boost by an account nobody here follows; dropped");
         return Ok(());
     }
-    if data.store.remote_post(object).await?.is_none() {
-        if let Some(block) = data.store.block_covering(object).await? {
-            tracing::info!(activity = %activity_id, %block, "boost of a blocked sender's post dropped");
-            return Ok(());
+    let fetched = if data.store.remote_post(object).await?.is_none() {
+        match fetch_boosted(data, activity_id, object).await? {
+            Some(post) => Some(post),
+            None => return Ok(()),
         }
-        let json = remote_post::fetch(data, object).await?;
-        let author = remote_post::author_of(&json)
-            .ok_or_else(|| FederationError::Invalid(format!("{object} names no author")))?;
-        if let Some(block) = data.store.block_covering(&author).await? {
-            tracing::info!(activity = %activity_id, %block, "boost of a blocked author's post dropped");
-            return Ok(());
-        }
-        if !is_public(&json) {
-            tracing::debug!(activity = %activity_id, "boost of a post that is not public; dropped");
-            return Ok(());
-        }
-        let author = ObjectId::<ApRemoteActor>::from(author)
-            .dereference(data)
-            .await?;
-        let post = remote_post::object_to_remote_post(&json, &author.0.ap_id, author.0.id)?;
-        let Some(mut tx) = begin_once(data, activity_id).await? else {
-            return Ok(());
-        };
-        tx.upsert_remote_post(&post).await?;
-        tx.record_remote_announce(activity_id, booster.id, &post.ap_id)
-            .await?;
-        tx.bump_site_version().await?;
-        tx.commit().await?;
     } else {
-        let Some(mut tx) = begin_once(data, activity_id).await? else {
-            return Ok(());
-        };
-        tx.record_remote_announce(activity_id, booster.id, object)
-            .await?;
-        tx.bump_site_version().await?;
-        tx.commit().await?;
+        None
+    };
+    let Some(mut tx) = begin_once(data, activity_id).await? else {
+        return Ok(());
+    };
+    if let Some(post) = &fetched {
+        tx.upsert_remote_post(post).await?;
     }
+    let kept = fetched.as_ref().map_or(object, |post| &post.ap_id);
+    tx.record_remote_announce(activity_id, booster.id, kept)
+        .await?;
+    tx.bump_site_version().await?;
+    tx.commit().await?;
     tracing::info!(activity = %activity_id, post = %object, "boost by a followed account kept");
     Ok(())
+}
+
+/// Fetches a boosted post we do not keep yet, from its own server; None when it is to be
+/// dropped (its server or author is blocked, or it is not public).
+async fn fetch_boosted(
+    data: &Data<AppState>,
+    activity_id: &Url,
+    object: &Url,
+) -> Result<Option<NewRemotePost>, FederationError> {
+    if let Some(block) = data.store.block_covering(object).await? {
+        tracing::info!(activity = %activity_id, %block, "boost of a blocked sender's post dropped");
+        return Ok(None);
+    }
+    let json = remote_post::fetch(data, object).await?;
+    let author = remote_post::author_of(&json)
+        .ok_or_else(|| FederationError::Invalid(format!("{object} names no author")))?;
+    if let Some(block) = data.store.block_covering(&author).await? {
+        tracing::info!(activity = %activity_id, %block, "boost of a blocked author's post dropped");
+        return Ok(None);
+    }
+    if !is_public(&json) {
+        tracing::debug!(activity = %activity_id, "boost of a post that is not public; dropped");
+        return Ok(None);
+    }
+    let author = ObjectId::<ApRemoteActor>::from(author)
+        .dereference(data)
+        .await?;
+    remote_post::object_to_remote_post(&json, &author.0.ap_id, author.0.id).map(Some)
 }
