@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 
 use broadside::{
     domain::{Login, PostKind, Role, credentials},
@@ -115,25 +114,10 @@ impl Scene {
     }
 
     /// Runs the command line against this instance's database.
-    fn cli(&self, args: &[&str]) -> String {
-        let data = tempfile::tempdir().unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_broadside"))
-            .env("BROADSIDE_BASE_URL", self.server.base.as_str())
-            .env(
-                "BROADSIDE_DATABASE_URL",
-                self.server.config.database.as_str(),
-            )
-            .env("BROADSIDE_DATA_DIR", data.path())
-            .env("BROADSIDE_LOG", "warn")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    async fn cli(&self, args: &[&str]) -> String {
+        common::cli(&self.server, args)
+            .await
+            .unwrap_or_else(|err| panic!("{args:?}: {err}"))
     }
 }
 
@@ -204,7 +188,7 @@ async fn the_post_document_counts_likes_and_shares_and_lists_approved_replies_on
 
     let id = scene.held_reply().await;
     assert_eq!(
-        scene.cli(&["reply", "approve", &id.to_string()]),
+        scene.cli(&["reply", "approve", &id.to_string()]).await,
         format!("approved {id}")
     );
     // Another process approved it: the server's cache follows the site version.
@@ -330,7 +314,9 @@ async fn undo_and_delete_take_them_back_from_cached_pages() {
 #[tokio::test]
 async fn with_auto_approval_a_reply_is_shown_at_once() {
     let scene = Scene::start().await;
-    let said = scene.cli(&["actor", "set", "isg", "--auto-approve-replies", "true"]);
+    let said = scene
+        .cli(&["actor", "set", "isg", "--auto-approve-replies", "true"])
+        .await;
     assert!(said.contains("shown at once"), "{said}");
     assert!(
         scene
@@ -367,7 +353,9 @@ async fn with_auto_approval_a_reply_is_shown_at_once() {
     );
     assert_eq!(scene.document().await["replies"]["totalItems"], 1);
 
-    scene.cli(&["actor", "set", "isg", "--auto-approve-replies", "false"]);
+    scene
+        .cli(&["actor", "set", "isg", "--auto-approve-replies", "false"])
+        .await;
     let fan = &scene.fan.id;
     scene
         .deliver(&json!({

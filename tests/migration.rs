@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 
 use broadside::{
     app::AppState,
@@ -13,31 +12,10 @@ use broadside::{
     federation::{follows, publish},
     store::{Store, boosts::BoostRule},
 };
-use common::{Peer, RemoteTestActor, TestServer, eventually};
+use common::{Peer, RemoteTestActor, TestServer, cli, eventually};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use url::Url;
-
-/// Runs the real binary on the test server's database, as an admin would beside the server.
-/// It runs on a blocking thread, so the mock servers it talks to keep answering meanwhile.
-async fn cli(server: &TestServer, args: &[&str]) -> Result<String, String> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_broadside"));
-    command
-        .env("BROADSIDE_BASE_URL", server.base.as_str())
-        .env("BROADSIDE_DATABASE_URL", server.config.database.as_str())
-        .env("BROADSIDE_DATA_DIR", &server.config.data_dir)
-        .env("BROADSIDE_LOG", "warn")
-        .arg("--allow-private-networks")
-        .args(args);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
-}
 
 /// A server with the account `isg`, and the account as stored.
 async fn server_with_isg() -> (TestServer, Store, LocalActor) {

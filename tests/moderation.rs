@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 
 use broadside::{
     domain::{ActorKind, BlockedDomain, FollowState, NewActor, PostKind, Username},
@@ -24,27 +23,10 @@ use broadside::{
         reports::NewReport,
     },
 };
-use common::{Peer, RemoteTestActor, TestDb, TestServer, backends, eventually, fixture};
+use common::{Peer, RemoteTestActor, TestDb, TestServer, backends, cli, eventually, fixture};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use url::Url;
-
-/// Runs the real binary on the test server's database, as an admin would beside the server.
-fn cli(server: &TestServer, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_broadside"))
-        .env("BROADSIDE_BASE_URL", server.base.as_str())
-        .env("BROADSIDE_DATABASE_URL", server.config.database.as_str())
-        .env("BROADSIDE_DATA_DIR", &server.config.data_dir)
-        .env("BROADSIDE_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
-}
 
 async fn followers_total(server: &TestServer) -> i64 {
     let collection: Value = reqwest::Client::new()
@@ -125,7 +107,7 @@ async fn a_blocked_domains_activities_get_403_and_its_follower_is_gone() {
     .await;
 
     let host = broadside::config::authority(&blocked.origin);
-    let out = cli(&server, &["block", "domain", &host]).unwrap();
+    let out = cli(&server, &["block", "domain", &host]).await.unwrap();
     assert_eq!(
         out,
         format!(
@@ -196,10 +178,10 @@ async fn a_blocked_domains_activities_get_403_and_its_follower_is_gone() {
         "only the other server's inbox is queued"
     );
 
-    let listed = cli(&server, &["block", "list"]).unwrap();
+    let listed = cli(&server, &["block", "list"]).await.unwrap();
     assert!(listed.starts_with(&format!("domain\t{host}\t")), "{listed}");
     assert_eq!(
-        cli(&server, &["unblock", "domain", &host]).unwrap(),
+        cli(&server, &["unblock", "domain", &host]).await.unwrap(),
         format!("unblocked {host}")
     );
     let response = alice
@@ -222,7 +204,7 @@ async fn blocking_an_actor_refuses_that_actor_only() {
 
     // A handle we know is found without the network.
     let handle = format!("@alice@{}", broadside::config::authority(&peer.origin));
-    let out = cli(&server, &["block", "actor", &handle]).unwrap();
+    let out = cli(&server, &["block", "actor", &handle]).await.unwrap();
     assert!(
         out.starts_with(&format!("blocked {}: removed 1 followers", alice.id)),
         "{out}"
@@ -244,13 +226,15 @@ async fn blocking_an_actor_refuses_that_actor_only() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(followers_total(&server).await, 1);
 
-    let listed = cli(&server, &["block", "list"]).unwrap();
+    let listed = cli(&server, &["block", "list"]).await.unwrap();
     assert!(
         listed.starts_with(&format!("actor\t{}\t", alice.id)),
         "{listed}"
     );
     assert_eq!(
-        cli(&server, &["block", "actor", alice.id.as_str()]).unwrap(),
+        cli(&server, &["block", "actor", alice.id.as_str()])
+            .await
+            .unwrap(),
         format!(
             "{} was already blocked: removed 0 followers, 0 follows, 0 kept posts, \
              0 interactions, 0 queued deliveries",
@@ -258,7 +242,9 @@ async fn blocking_an_actor_refuses_that_actor_only() {
         )
     );
     assert_eq!(
-        cli(&server, &["unblock", "actor", alice.id.as_str()]).unwrap(),
+        cli(&server, &["unblock", "actor", alice.id.as_str()])
+            .await
+            .unwrap(),
         format!("unblocked {}", alice.id)
     );
     let response = alice
@@ -292,7 +278,7 @@ async fn a_mastodon_blocklist_is_imported_once_and_suspends_only() {
     )
     .unwrap();
     let path = csv.to_str().unwrap();
-    let out = cli(&server, &["block", "import", path]).unwrap();
+    let out = cli(&server, &["block", "import", path]).await.unwrap();
     assert_eq!(
         out,
         "skipped\tloud.example\tsilence\n\
@@ -311,12 +297,12 @@ async fn a_mastodon_blocklist_is_imported_once_and_suspends_only() {
     )
     .await;
 
-    let again = cli(&server, &["block", "import", path]).unwrap();
+    let again = cli(&server, &["block", "import", path]).await.unwrap();
     assert!(
         again.ends_with("added 0 domain blocks (2 already blocked, 2 skipped, 1 unreadable)"),
         "{again}"
     );
-    let listed = cli(&server, &["block", "list"]).unwrap();
+    let listed = cli(&server, &["block", "list"]).await.unwrap();
     let domains: Vec<&str> = listed
         .lines()
         .map(|line| line.split('\t').nth(1).unwrap())
@@ -329,7 +315,9 @@ async fn a_mastodon_blocklist_is_imported_once_and_suspends_only() {
     // A plain list, one domain per line, works too.
     let plain = dir.path().join("plain.txt");
     std::fs::write(&plain, "# ours\nother.example\n*.spam.example\n").unwrap();
-    let out = cli(&server, &["block", "import", plain.to_str().unwrap()]).unwrap();
+    let out = cli(&server, &["block", "import", plain.to_str().unwrap()])
+        .await
+        .unwrap();
     assert_eq!(
         out,
         "added 1 domain blocks (1 already blocked, 0 skipped, 0 unreadable)"
@@ -364,7 +352,7 @@ async fn a_flag_from_mastodon_is_kept_and_listed_to_admins() {
     let response = instance.post(&server.url("/inbox"), &flag).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
 
-    let listed = cli(&server, &["report", "list"]).unwrap();
+    let listed = cli(&server, &["report", "list"]).await.unwrap();
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), 1, "{listed}");
     let fields: Vec<&str> = lines[0].split('\t').collect();
@@ -387,7 +375,11 @@ async fn a_flag_from_mastodon_is_kept_and_listed_to_admins() {
     let response = instance.post(&server.url("/inbox"), &elsewhere).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        cli(&server, &["report", "list"]).unwrap().lines().count(),
+        cli(&server, &["report", "list"])
+            .await
+            .unwrap()
+            .lines()
+            .count(),
         1
     );
     server.stop().await;

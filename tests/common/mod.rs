@@ -627,6 +627,28 @@ fn substitute_pem(value: &mut Value, pem: &str) {
     }
 }
 
+/// Runs the real binary on `server`'s database, as an admin would beside the running server.
+/// It is awaited, never run blocking: the server shares this test's runtime, and a runtime
+/// blocked while one of its tasks holds the SQLite write lock would leave the command
+/// waiting out the busy timeout ("database is locked").
+pub async fn cli(server: &TestServer, args: &[&str]) -> Result<String, String> {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_broadside"))
+        .env("BROADSIDE_BASE_URL", server.base.as_str())
+        .env("BROADSIDE_DATABASE_URL", server.config.database.as_str())
+        .env("BROADSIDE_DATA_DIR", &server.config.data_dir)
+        .env("BROADSIDE_LOG", "warn")
+        .arg("--allow-private-networks")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
 /// Polls `check` until it holds, for at most ten seconds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
