@@ -755,3 +755,69 @@ async fn an_activity_from_a_failing_host_marks_it_reachable_again() {
     );
     server.stop().await;
 }
+
+/// `depth` empty arrays, one inside the other. serde_json refuses JSON nested deeper than 128,
+/// so neither an inbox body nor a fetched document can overflow the stack.
+fn nested(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+// Bad input: an activity whose JSON nests 10,000 deep gets 400, and the server is unharmed.
+#[tokio::test]
+async fn a_deeply_nested_body_gets_400() {
+    let server = TestServer::start().await;
+    let peer = Peer::start().await;
+    let alice = peer.add_actor("alice");
+    let body = format!(
+        r#"{{"id": "{}/n", "type": "Like", "actor": "{}", "object": {}}}"#,
+        alice.id,
+        alice.id,
+        nested(10_000)
+    );
+    let response = alice
+        .post_raw(&server.url("/inbox"), body.into_bytes(), |_| {})
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let problem = response.text().await.unwrap();
+    assert!(problem.contains("recursion limit"), "{problem}");
+    let (status, _, _) = get_json(&server.url("/healthz"), "application/json").await;
+    assert_eq!(status, StatusCode::OK);
+    server.stop().await;
+}
+
+// Bad input from a remote server: an actor document whose `url` (read as free JSON) nests 130
+// deep is refused when it is fetched to verify a signature (401, nothing stored).
+#[tokio::test]
+async fn a_deeply_nested_actor_document_is_refused() {
+    let server = TestServer::start().await;
+    server.create_actor("isg", false).await;
+    let peer = Peer::start().await;
+    let alice = peer.add_actor("alice");
+    let mut actor = reqwest::Client::new()
+        .get(alice.id.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    actor["url"] = serde_json::from_str(&nested(100)).unwrap();
+    // serde_json reads 100 deep; 30 more levels put the document past its limit of 128.
+    for _ in 0..30 {
+        actor["url"] = json!([actor["url"].take()]);
+    }
+    peer.serve(alice.id.path(), actor);
+    let follow = alice.follow(&server.actor_url("isg"));
+    let response = alice.post(&server.url("/users/isg/inbox"), &follow).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let problem = response.text().await.unwrap();
+    assert!(problem.contains("could not be fetched"), "{problem}");
+    let (status, _, followers) = get_json(
+        &server.url("/users/isg/followers"),
+        "application/activity+json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(followers["totalItems"], 0);
+    server.stop().await;
+}

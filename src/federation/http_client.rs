@@ -62,6 +62,38 @@ pub fn build(config: &Config) -> Result<reqwest::Client, ClientError> {
     builder.build().map_err(ClientError::Build)
 }
 
+/// Why a response body was not read in full.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the answer broke off: {0}")]
+    Read(#[source] reqwest::Error),
+}
+
+/// Reads a response body of at most `limit` bytes. A declared length over the limit is
+/// refused before reading; an undeclared one (chunked) is counted as it arrives, so no server
+/// can make us buffer without end.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Refuses URLs that must not be contacted: other schemes, and internal IP literals unless
 /// private networks are allowed.
 pub fn check_target(url: &Url, allow_private_networks: bool) -> Result<(), TargetError> {
@@ -165,5 +197,45 @@ mod tests {
     #[test]
     fn allowing_private_networks_lets_loopback_through() {
         assert!(check_target(&Url::parse("http://127.0.0.1:9/").unwrap(), true).is_ok());
+    }
+
+    /// A loopback server answering `/declared` with a body of known length and `/endless`
+    /// with chunks that never stop, as a hostile server would.
+    async fn hostile_server() -> Url {
+        use axum::{Router, body::Body, routing::get};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let chunk = || Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 1024]));
+        let app = Router::new()
+            .route("/small", get(|| async { "{}" }))
+            .route("/declared", get(|| async { vec![b'x'; 4096] }))
+            .route(
+                "/endless",
+                get(move || async move { Body::from_stream(futures::stream::repeat_with(chunk)) }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    // Bad input: answers past the limit are refused, whether they declare their length or
+    // stream chunks without end; an answer within it is read whole.
+    #[tokio::test]
+    async fn bodies_are_read_up_to_the_limit_only() {
+        let server = hostile_server().await;
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(server.join(path).unwrap()).send();
+
+        let small = read_limited(get("small").await.unwrap(), 1000)
+            .await
+            .unwrap();
+        assert_eq!(small, b"{}");
+        for path in ["declared", "endless"] {
+            let response = get(path).await.unwrap();
+            // Without the limit `/endless` would never end: fail instead of hanging.
+            let read = tokio::time::timeout(Duration::from_secs(10), read_limited(response, 2048))
+                .await
+                .expect("a limited read ends");
+            assert!(matches!(read, Err(BodyError::TooLarge(2048))), "{path}");
+        }
     }
 }

@@ -85,7 +85,7 @@ async fn actor_id_of(data: &FederationData, handle: &Handle) -> Result<Url, Fede
     Err(last_error)
 }
 
-async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<bytes::Bytes, FederationError> {
+async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<Vec<u8>, FederationError> {
     let response = data
         .http
         .get(url.as_str())
@@ -102,24 +102,9 @@ async fn fetch_jrd(data: &FederationData, url: &Url) -> Result<bytes::Bytes, Fed
             response.status()
         )));
     }
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_JRD as u64)
-    {
-        return Err(FederationError::Invalid(format!(
-            "WebFinger at {url} is too large"
-        )));
-    }
-    let body = response
-        .bytes()
+    http_client::read_limited(response, MAX_JRD)
         .await
-        .map_err(|e| FederationError::Invalid(format!("WebFinger at {url} failed: {e}")))?;
-    if body.len() > MAX_JRD {
-        return Err(FederationError::Invalid(format!(
-            "WebFinger at {url} is too large"
-        )));
-    }
-    Ok(body)
+        .map_err(|e| FederationError::Invalid(format!("WebFinger at {url}: {e}")))
 }
 
 /// The actor a WebFinger answer names for `handle`, read without the network (the fuzz

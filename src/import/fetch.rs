@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use crate::federation::http_client::{TargetError, check_target};
+use crate::federation::http_client::{BodyError, TargetError, check_target, read_limited};
 
 /// The largest feed read; a WordPress site's whole history as a feed stays far below.
 pub const MAX_FEED_BYTES: usize = 20 * 1024 * 1024;
@@ -41,7 +41,7 @@ pub async fn fetch(
             url: url.clone(),
             source,
         };
-        let mut response = http
+        let response = http
             .get(url.as_str())
             .header(
                 http::header::ACCEPT,
@@ -77,20 +77,12 @@ pub async fn fetch(
                 status: status.as_u16(),
             });
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_FEED_BYTES as u64)
-        {
-            return Err(FetchError::TooLarge(url));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            if body.len() + chunk.len() > MAX_FEED_BYTES {
-                return Err(FetchError::TooLarge(url));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        return Ok(body);
+        return read_limited(response, MAX_FEED_BYTES)
+            .await
+            .map_err(|err| match err {
+                BodyError::TooLarge(_) => FetchError::TooLarge(url),
+                BodyError::Read(source) => FetchError::Request { url, source },
+            });
     }
     Err(FetchError::Redirects(url))
 }
