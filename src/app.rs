@@ -126,6 +126,9 @@ impl AppState {
             .allow_http_urls(allow_private || self.config.base_url.scheme() == "http")
             .request_timeout(http_client::REQUEST_TIMEOUT)
             .signed_fetch_actor(&self.instance_actor)
+            // Sign fetches as Mastodon verifies them: with `Date` and `Host` covered. The
+            // crate's default leaves `Host` out, which servers with authorized fetch refuse.
+            .http_signature_compat(true)
             .build()
             .await
             .map_err(|e| StartError::Federation(e.to_string()))

@@ -22,7 +22,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "broadside.toml";
 
 /// Setting names, shared by the TOML file (as written) and the environment (upper-cased, with the
 /// `BROADSIDE_` prefix).
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "base_url",
     "listen",
     "database_url",
@@ -31,6 +31,7 @@ const KEYS: [&str; 8] = [
     "extra_ca_file",
     "log",
     "api_requests_per_minute",
+    "authorized_fetch",
 ];
 
 /// API requests one token may make per minute (in a burst, or spread out) by default.
@@ -71,6 +72,7 @@ struct RawConfig {
     extra_ca_file: Option<PathBuf>,
     log: String,
     api_requests_per_minute: u32,
+    authorized_fetch: bool,
 }
 
 impl Default for RawConfig {
@@ -84,6 +86,7 @@ impl Default for RawConfig {
             extra_ca_file: None,
             log: "info".into(),
             api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
+            authorized_fetch: false,
         }
     }
 }
@@ -160,6 +163,9 @@ pub struct Config {
     pub log: String,
     /// The API's per-token rate limit: requests per minute, refilled evenly.
     pub api_requests_per_minute: u32,
+    /// ActivityPub posts and collections only for signed fetches of actors not blocked here
+    /// ("authorized fetch", as Mastodon calls it). Web pages stay public.
+    pub authorized_fetch: bool,
 }
 
 impl Config {
@@ -223,6 +229,7 @@ impl Config {
             extra_ca_pem,
             log: raw.log,
             api_requests_per_minute: raw.api_requests_per_minute,
+            authorized_fetch: raw.authorized_fetch,
         })
     }
 
@@ -401,5 +408,23 @@ mod tests {
         fs::write(&file, "base_ulr = \"https://x.example\"\n").unwrap();
         let err = Config::load(Some(&file), Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("base_ulr"), "{err}");
+    }
+
+    #[test]
+    fn authorized_fetch_is_off_unless_set() {
+        assert!(!Config::check(raw()).unwrap().authorized_fetch);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.toml");
+        let data = dir.path().join("data");
+        fs::write(
+            &file,
+            format!(
+                "authorized_fetch = true\ndata_dir = \"{}\"\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert!(config.authorized_fetch);
     }
 }

@@ -367,6 +367,7 @@ async fn two_workers_deliver_each_delivery_exactly_once() {
                 extra_ca_pem: None,
                 log: "warn".into(),
                 api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
+                authorized_fetch: false,
             };
             // One after the other: the first makes the instance keys the second then reads.
             let state = AppState::prepare(config).await.unwrap();

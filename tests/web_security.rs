@@ -129,6 +129,7 @@ impl App {
             extra_ca_pem: None,
             log: "warn".into(),
             api_requests_per_minute,
+            authorized_fetch: false,
         };
         let state = AppState::prepare(config).await.unwrap();
         let router = web::router(state.federation_config().await.unwrap());

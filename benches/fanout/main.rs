@@ -132,6 +132,7 @@ impl Server {
             extra_ca_pem: None,
             log: "warn".into(),
             api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
+            authorized_fetch: false,
         };
         let (stop, shutdown) = watch::channel(false);
         let state = AppState::prepare(config.clone()).await.unwrap();

@@ -190,7 +190,7 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
     Ok(handled)
 }
 
-enum Refusal {
+pub(super) enum Refusal {
     ActorGone,
     Unauthorized(String),
     Internal(String),
@@ -206,8 +206,9 @@ impl From<Refusal> for InboxError {
     }
 }
 
-/// Finds the activity's actor and checks that it signed the request.
-async fn authenticate(
+/// Finds the activity's actor (or a signed fetch's signer) and checks that it signed the
+/// request.
+pub(super) async fn authenticate(
     data: &FederationData,
     actor_id: &Url,
     signature: &SignatureHeader,

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod publish;
 pub mod rate_limit;
 pub mod signatures;
+pub mod signed_fetch;
 pub mod urls;
 pub mod webfinger;
 

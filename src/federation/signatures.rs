@@ -20,6 +20,10 @@ pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(1);
 /// Headers a POST signature must cover so that it cannot be moved to another request or body.
 const REQUIRED_POST_HEADERS: [&str; 3] = ["(request-target)", "host", "digest"];
 
+/// Headers a signed fetch (GET) must cover: without them it could be replayed for another
+/// document or at another server.
+const REQUIRED_GET_HEADERS: [&str; 2] = ["(request-target)", "host"];
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
     #[error("the request is not signed")]
@@ -278,7 +282,7 @@ pub fn check_time(
 /// Verifies a signed request against the signer's public key at time `now`.
 ///
 /// Checks, in order: the algorithm is RSA-SHA256, the covered headers include what a POST
-/// needs, the signature's time is within [`MAX_CLOCK_SKEW`] and not expired, and the
+/// (or a GET) needs, the signature's time is within [`MAX_CLOCK_SKEW`] and not expired, and the
 /// signature itself. The `Digest` must be checked against the body separately.
 pub fn verify_request(
     request: &RequestParts<'_>,
@@ -291,11 +295,14 @@ pub fn verify_request(
         Some(other) => return Err(SignatureError::Algorithm(other.to_owned())),
     }
     let covers = |name: &str| header.headers.iter().any(|h| h == name);
-    if request.method == Method::POST {
-        for required in REQUIRED_POST_HEADERS {
-            if !covers(required) {
-                return Err(SignatureError::Uncovered(required));
-            }
+    let required: &[&'static str] = if request.method == Method::POST {
+        &REQUIRED_POST_HEADERS
+    } else {
+        &REQUIRED_GET_HEADERS
+    };
+    for &name in required {
+        if !covers(name) {
+            return Err(SignatureError::Uncovered(name));
         }
     }
     check_time(request, header, now)?;

@@ -5,6 +5,7 @@
 pub mod actors;
 pub mod allies;
 pub mod api;
+pub mod authorized_fetch;
 pub mod cache;
 pub mod conditional;
 pub mod editor;
@@ -42,19 +43,28 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/inbox", post(inbox::shared))
         .route("/users/{username}/inbox", post(inbox::personal))
         .layer(DefaultBodyLimit::max(MAX_INBOX_BODY));
-    // One URL, HTML or ActivityStreams by Accept: cached once per representation.
-    let negotiated = Router::new()
+    // One URL, HTML or ActivityStreams by Accept: cached once per representation. Actor
+    // documents stay public under `authorized_fetch`: they carry the key that verifies us.
+    let actors = Router::new()
         .route("/users/{username}", get(actors::actor))
-        .route("/users/{username}/posts/{id}", get(posts::post))
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::ByAccept,
             cache::layer,
         ));
-    let single = Router::new()
-        .route("/", get(home::home))
+    let objects = Router::new()
+        .route("/users/{username}/posts/{id}", get(posts::post))
+        .route_layer(middleware::from_fn_with_state(
+            cache::Variants::ByAccept,
+            cache::layer,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            authorized_fetch::Guarded::WhenActivityJson,
+            authorized_fetch::layer,
+        ));
+    // ActivityStreams only: collections and the activities that published and corrected.
+    let collections = Router::new()
         .route("/users/{username}/followers", get(actors::followers))
         .route("/users/{username}/following", get(actors::following))
-        .route("/users/{username}/allies", get(allies::allies))
         .route("/users/{username}/outbox", get(actors::outbox))
         .route(
             "/users/{username}/collections/featured",
@@ -71,6 +81,18 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             "/users/{username}/posts/{id}/updates/{at}",
             get(posts::update_activity),
         )
+        .route_layer(middleware::from_fn_with_state(
+            cache::Variants::One,
+            cache::layer,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            authorized_fetch::Guarded::Always,
+            authorized_fetch::layer,
+        ));
+    // Web pages and feeds: public whatever the settings.
+    let pages = Router::new()
+        .route("/", get(home::home))
+        .route("/users/{username}/allies", get(allies::allies))
         .route("/users/{username}/feed.atom", get(feeds::atom_feed))
         .route("/users/{username}/feed.rss", get(feeds::rss_feed))
         .route("/tags/{tag}", get(tags::tag))
@@ -92,8 +114,10 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/actor", get(actors::instance_actor))
         .route("/@{username}", get(actors::at_username))
         .route("/media/{file_name}", get(media::media))
-        .merge(negotiated)
-        .merge(single)
+        .merge(actors)
+        .merge(objects)
+        .merge(collections)
+        .merge(pages)
         .merge(inboxes)
         .merge(api::router())
         .merge(editor::router())

@@ -131,11 +131,16 @@ impl TestServer {
     }
 
     pub async fn start_on(backend: &str) -> Self {
+        Self::start_configured(backend, |_| {}).await
+    }
+
+    /// A server whose settings `adjust` changes before it starts (authorized fetch, say).
+    pub async fn start_configured(backend: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::new(backend).await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             base_url: Url::parse(&format!("http://localhost:{}", addr.port())).unwrap(),
             listen: addr,
             database: db.url.clone(),
@@ -144,7 +149,9 @@ impl TestServer {
             extra_ca_pem: None,
             log: "warn".into(),
             api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
+            authorized_fetch: false,
         };
+        adjust(&mut config);
         let (stop, shutdown) = watch::channel(false);
         let state = AppState::prepare(config.clone()).await.unwrap();
         let run_state = state.clone();
@@ -576,6 +583,41 @@ impl RemoteTestActor {
             .post(url)
             .headers(headers)
             .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Fetches `url` as ActivityStreams with a GET signed at `at`, as servers sign their
+    /// fetches for authorized fetch.
+    pub async fn get_signed(
+        &self,
+        url: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> reqwest::Response {
+        let target = Url::parse(url).unwrap();
+        let mut headers = HeaderMap::new();
+        let host = broadside::config::authority(&target);
+        headers.insert(header::HOST, HeaderValue::from_str(&host).unwrap());
+        let path = &target[url::Position::BeforePath..];
+        let key = SigningKey::from_pem(&self.keys.private_key_pem).unwrap();
+        let signature = signatures::sign_request(
+            &Method::GET,
+            path,
+            &mut headers,
+            None,
+            &self.key_id,
+            &key,
+            at,
+        )
+        .unwrap();
+        headers.insert("signature", signature);
+        headers.remove(header::HOST); // reqwest sets it from the URL
+        self.peer
+            .client
+            .get(url)
+            .headers(headers)
+            .header(header::ACCEPT, "application/activity+json")
             .send()
             .await
             .unwrap()
