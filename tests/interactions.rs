@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use broadside::{
     domain::{Login, PostKind, Role, credentials},
     store::Store,

@@ -5,7 +5,6 @@
 
 mod common;
 
-
 use broadside::{
     app::AppState,
     domain::{FollowState, Language, LocalActor, PostDraft, PostKind, RemoteActor},

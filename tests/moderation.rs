@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use broadside::{
     domain::{ActorKind, BlockedDomain, FollowState, NewActor, PostKind, Username},
     federation::{
