@@ -238,4 +238,32 @@ mod tests {
             assert!(matches!(read, Err(BodyError::TooLarge(2048))), "{path}");
         }
     }
+
+    fn config(allow_private_networks: bool) -> Config {
+        Config {
+            base_url: Url::parse("https://example.org").unwrap(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: crate::config::DatabaseUrl::parse("sqlite://unused.db").unwrap(),
+            data_dir: std::path::PathBuf::from("unused"),
+            allow_private_networks,
+            extra_ca_pem: None,
+            log: "warn".into(),
+            api_requests_per_minute: 1,
+            authorized_fetch: false,
+        }
+    }
+
+    // SSRF by DNS: a name that resolves to loopback passes `check_target` only if it is not
+    // called `localhost`; the client's resolver refuses the address when it connects, which
+    // is what a name rebinding to an internal address meets too.
+    #[tokio::test]
+    async fn names_resolving_to_internal_addresses_are_refused_at_connect_time() {
+        let server = hostile_server().await;
+        let port = server.port().unwrap();
+        let url = format!("http://localhost:{port}/small");
+        let refused = build(&config(false)).unwrap().get(&url).send().await;
+        assert!(refused.is_err(), "{refused:?}");
+        let allowed = build(&config(true)).unwrap().get(&url).send().await;
+        assert_eq!(allowed.unwrap().status(), reqwest::StatusCode::OK);
+    }
 }
