@@ -311,7 +311,8 @@ async fn a_remote_cosigner_is_resolved_mentioned_sent_the_post_and_may_boost_it(
 }
 
 /// Case: the permission rule. An editor of isg alone may not name intl (403, and nothing is
-/// published); an admin may; an account that does not exist is a 422 with its name.
+/// published); an admin may; an account that does not exist is a 422 with its name. The
+/// OpenAPI document has the field.
 #[tokio::test]
 async fn naming_a_cosigner_needs_the_right_to_publish_for_it() {
     let server = TestServer::start().await;
@@ -353,6 +354,18 @@ async fn naming_a_cosigner_needs_the_right_to_publish_for_it() {
 
     let allowed = post(&admin, "intl").await.unwrap();
     assert_eq!(allowed.status(), StatusCode::CREATED);
+
+    // The OpenAPI document describes the field and what GET shows.
+    let document: Value = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["NewPost"]["properties"]["cosign"]["type"], "array");
+    assert!(schemas["PostView"]["properties"]["signatories"].is_object());
+    assert!(schemas["Signatory"]["properties"]["handle"].is_object());
     store.close().await;
     server.stop().await;
 }
