@@ -119,11 +119,18 @@ async fn get_json(url: &str) -> Value {
 }
 
 /// Case: two local accounts sign; the publisher's follower gets one Create and the
-/// co-signer's follower one Announce by the co-signer, both signed; the document lists both
+/// co-signer's follower one Announce by the co-signer, both signed (a server following
+/// both gets one of each); the document lists both
 /// signatories, publisher first, and so does the page, with names, handles and links.
 #[tokio::test]
 async fn a_joint_statement_reaches_the_followers_of_both_signatories() {
     let scene = Scene::start("sqlite").await;
+    // A third server follows both accounts, through its shared inbox.
+    let both = Peer::start().await;
+    for (account, follower) in [("isg", "carol"), ("intl", "dave")] {
+        let id = actor(&scene.store, account).await.id;
+        common::add_follower(&scene.store, id, &both, follower, true).await;
+    }
     let url = scene.publish(&["intl"]).await;
     let isg = scene.server.actor_url("isg");
     let intl = scene.server.actor_url("intl");
