@@ -13,11 +13,12 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
-        Action, Language, LocalActor, Post, PostDraft, PostKind, PostState, User,
+        Action, Cosigner, Language, LocalActor, Post, PostDraft, PostKind, PostState, User,
         post::InvalidPost, render,
     },
     federation::{
         FederationData,
+        cosign::{self, CosignError},
         publish::{self, Intent, PublishError},
         webfinger,
     },
@@ -44,6 +45,15 @@ impl From<InvalidPost> for EditorialError {
     }
 }
 
+impl From<CosignError> for EditorialError {
+    fn from(err: CosignError) -> Self {
+        match err {
+            CosignError::Store(err) => Self::Store(err),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
 impl From<PublishError> for EditorialError {
     fn from(err: PublishError) -> Self {
         match err {
@@ -66,6 +76,9 @@ pub struct Compose {
     pub body: String,
     pub intent: Intent,
     pub media: Vec<NewMedia>,
+    /// Other accounts that co-sign it (a joint statement): local usernames, remote handles
+    /// or actor URLs. Naming a local account needs the right to publish for it.
+    pub cosign: Vec<String>,
 }
 
 /// Changes to an existing post; `None` leaves a field as it is.
@@ -178,9 +191,11 @@ pub async fn compose(
         input.body,
         parse_language(input.lang.as_deref())?,
     )?;
+    let cosigners = cosign::resolve(data, &actor, &input.cosign).await?;
+    may_cosign(user, &cosigners)?;
     let rendered = rendered(data, &draft).await;
     let base = &data.config.base_url;
-    let post = publish::create(
+    let post = publish::create_joint(
         &data.store,
         base,
         &actor,
@@ -189,6 +204,7 @@ pub async fn compose(
         &rendered,
         &input.media,
         input.intent,
+        &cosigners,
     )
     .await?;
     audit(
@@ -200,6 +216,22 @@ pub async fn compose(
     )
     .await?;
     Ok((actor, post))
+}
+
+/// A local account co-signs only with the consent of someone who may publish for it: naming
+/// it needs that right (admins have it for every account). Remote co-signers consent on
+/// their own server, by boosting the post or not.
+fn may_cosign(user: &User, cosigners: &[Cosigner]) -> EditorialResult<()> {
+    for cosigner in cosigners {
+        if let Some(id) = cosigner.local_id()
+            && !user.may(Action::Publish, id)
+        {
+            return Err(EditorialError::Forbidden(
+                "you may name as co-signer only accounts you may publish for",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn future(at: DateTime<Utc>) -> EditorialResult<()> {

@@ -157,6 +157,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             original_url: None,
+            cosigners: Vec::new(),
         }
     }
 

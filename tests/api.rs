@@ -6,7 +6,7 @@
 mod common;
 
 use broadside::{
-    domain::{FollowState, Login, Role, credentials},
+    domain::{FollowState, Role},
     store::{Store, remote_actors::NewRemoteActor},
 };
 use common::{Peer, TestServer};
@@ -34,29 +34,7 @@ impl Api {
 
     /// A user of `role` working for `actors`, and an API token for it.
     async fn token(&self, login: &str, role: Role, actors: &[&str]) -> String {
-        let mut ids = Vec::new();
-        for name in actors {
-            ids.push(
-                self.store
-                    .actor_by_username(name)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .id,
-            );
-        }
-        let token = credentials::generate_api_token();
-        let mut tx = self.store.begin().await.unwrap();
-        let hash = credentials::hash_password("a long enough password").unwrap();
-        let id = tx
-            .insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
-            .await
-            .unwrap();
-        tx.insert_api_token(id, "test", &credentials::token_hash(&token))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        token
+        common::api_token(&self.store, login, role, actors).await
     }
 
     async fn call(

@@ -959,3 +959,54 @@ async fn a_password_change_ends_the_other_sessions() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     site.server.stop().await;
 }
+
+/// Case: the writing form offers co-signers (the accounts the user may publish for), a
+/// draft keeps them and publishing it later sends the co-signer's Announce to its
+/// followers; an editor naming an account they may not publish for is refused (403).
+#[tokio::test]
+async fn an_editor_writes_a_joint_statement_and_may_name_only_accounts_they_publish_for() {
+    let site = Site::start().await;
+    let other = site.actor("other").await;
+    let peer = Peer::start().await;
+    site.add_follower(&other, &peer, "bob", FollowState::Accepted)
+        .await;
+    site.user("ed", Role::Editor, &["isg", "other"]).await;
+    site.user("solo", Role::Editor, &["isg"]).await;
+
+    let (solo, solo_csrf) = site.signed_in("solo").await;
+    let (_, page) = text(&solo, &site.url("/editor/posts/new")).await;
+    assert!(page.contains(r#"name="cosign""#), "the co-signer field");
+    assert!(!page.contains("<code>other</code>"), "not offered to solo");
+    let mut form = statement(&solo_csrf, "draft");
+    form.push(("cosign", "other"));
+    let response = site.post(&solo, "/editor/posts", &form).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(site.store.all_posts(None).await.unwrap().is_empty());
+
+    let (ed, csrf) = site.signed_in("ed").await;
+    let (_, page) = text(&ed, &site.url("/editor/posts/new")).await;
+    assert!(page.contains("<code>other</code>"), "offered to ed");
+    let mut form = statement(&csrf, "draft");
+    form.push(("cosign", "other"));
+    let response = site.post(&ed, "/editor/posts", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = post_id(&location(&response));
+    let post = site.store.post_by_id(id).await.unwrap().unwrap();
+    assert_eq!(post.cosigners.len(), 1);
+    assert_eq!(post.cosigners[0].local_id(), Some(other.id));
+    let path = format!("/editor/posts/{id}");
+    let (_, page) = text(&ed, &site.url(&path)).await;
+    assert!(page.contains("Co-signed by other"), "shown when editing");
+
+    let response = site
+        .post(&ed, &path, &[("csrf", &csrf), ("action", "publish")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let announce = peer.wait_for("Announce").await;
+    assert_eq!(announce.activity["actor"], site.server.actor_url("other"));
+    assert_eq!(
+        announce.activity["object"],
+        site.server.post_url("isg", id).as_str()
+    );
+    site.server.stop().await;
+}

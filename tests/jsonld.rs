@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 
 use broadside::{
-    domain::{Language, PostDraft, PostKind},
+    domain::{Cosigner, Language, PostDraft, PostKind},
     federation::{
         activities::{accept, add, create, delete, follow, update},
         publish,
@@ -93,12 +93,38 @@ async fn every_document_declares_every_term_it_uses() {
         .await
         .unwrap();
     let article = store.post_by_id(article.id).await.unwrap().unwrap();
+    // A joint statement: attributedTo is an array, a remote co-signer a Mention.
+    server.create_actor("intl", false).await;
+    let intl = store.actor_by_username("intl").await.unwrap().unwrap();
+    let ally = common::add_follower(&store, intl.id, &peer, "ally", true).await;
+    let rendered = publish::render(&news, &base, Vec::new());
+    let joint = publish::create_joint(
+        &store,
+        &base,
+        &actor,
+        None,
+        &news,
+        &rendered,
+        &[],
+        publish::Intent::Publish,
+        &[
+            Cosigner::Local {
+                id: intl.id,
+                username: intl.username.clone(),
+                name: intl.name.clone(),
+            },
+            Cosigner::Remote(Box::new(ally)),
+        ],
+    )
+    .await
+    .unwrap();
 
     let mut documents: Vec<(String, Value)> = Vec::new();
     for (name, path) in [
         ("actor", "/users/isg".to_owned()),
         ("instance-actor", "/actor".to_owned()),
         ("article", format!("/users/isg/posts/{}", article.id)),
+        ("joint", format!("/users/isg/posts/{}", joint.id)),
         ("tombstone", format!("/users/isg/posts/{}", note.id)),
         ("followers", "/users/isg/followers".to_owned()),
         ("followers-page", "/users/isg/followers?page=1".to_owned()),
@@ -107,11 +133,21 @@ async fn every_document_declares_every_term_it_uses() {
     ] {
         documents.push((name.to_owned(), fetch(&server.url(&path)).await));
     }
+    let (_, joint_document) = documents.iter().find(|(name, _)| name == "joint").unwrap();
+    assert_eq!(
+        joint_document["attributedTo"].as_array().map(Vec::len),
+        Some(3),
+        "the joint statement's document is among those checked: {joint_document}"
+    );
     let as_json = |value: &dyn erased::Serialize| value.to_json();
     let follow = follow::follow_remote(&base, &actor, &peer.url("/users/ally"), 1);
     documents.push((
         "create".into(),
         as_json(&create::create_post(&article, &actor, &base)),
+    ));
+    documents.push((
+        "joint-create".into(),
+        as_json(&create::create_post(&joint, &actor, &base)),
     ));
     documents.push((
         "update".into(),

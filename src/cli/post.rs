@@ -11,7 +11,7 @@ use crate::{
     app::AppState,
     config::Config,
     domain::{Language, LocalActor, Post, PostDraft, PostKind, render},
-    federation::{FederationData, publish, urls, webfinger},
+    federation::{FederationData, cosign, publish, urls, webfinger},
     media,
     store::{Store, posts::NewMedia},
 };
@@ -60,6 +60,11 @@ pub struct PublishArgs {
     /// Save as a draft instead of publishing.
     #[arg(long)]
     draft: bool,
+    /// Another account that co-signs the statement (repeatable): a username of this
+    /// instance, which Announces it to its followers, or `@org@other.example` / an actor URL,
+    /// which is mentioned and receives it.
+    #[arg(long = "cosign", value_name = "USERNAME")]
+    cosign: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -143,15 +148,15 @@ pub async fn run(config: Config, command: PostCommand) -> CliResult {
                     .with_context(|| path.display().to_string())?;
                 attached.push(stored);
             }
+            let cosigners = cosign::resolve(&data, &actor, &args.cosign).await?;
             let rendered = rendered(&data, &draft).await;
-            let post = publish::create_post(
-                store,
-                base,
-                &actor,
-                &draft,
-                &rendered,
-                &attached,
-                !args.draft,
+            let intent = if args.draft {
+                publish::Intent::Draft
+            } else {
+                publish::Intent::Publish
+            };
+            let post = publish::create_joint(
+                store, base, &actor, None, &draft, &rendered, &attached, intent, &cosigners,
             )
             .await?;
             println!("{}", urls::post(base, actor.username.as_str(), post.id));

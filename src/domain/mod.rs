@@ -14,6 +14,7 @@ pub mod post;
 pub mod remote_actor;
 pub mod remote_post;
 pub mod render;
+pub mod signatory;
 pub mod user;
 pub mod username;
 
@@ -25,5 +26,6 @@ pub use language::Language;
 pub use post::{Media, Mention, Post, PostDraft, PostKind, PostState};
 pub use remote_actor::RemoteActor;
 pub use remote_post::RemotePost;
+pub use signatory::{Cosigner, CosignerRef};
 pub use user::{Action, Login, Role, User};
 pub use username::Username;

@@ -134,6 +134,8 @@ pub struct Post {
     /// Where an imported post was first published (its ActivityStreams `url`); None for
     /// posts written here.
     pub original_url: Option<Url>,
+    /// The accounts that co-sign it (a joint statement), in order; empty for most posts.
+    pub cosigners: Vec<super::Cosigner>,
 }
 
 impl Post {

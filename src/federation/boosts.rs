@@ -77,6 +77,21 @@ pub async fn unboost(
     boosted: &Boosted,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
+    if !queue_unboost(&mut tx, base, actor, boosted).await? {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Removes `actor`'s boost of `boosted` and queues its `Undo(Announce)` in `tx`; false if
+/// there was none.
+pub async fn queue_unboost(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+    boosted: &Boosted,
+) -> Result<bool, StoreError> {
     let Some(announce_id) = tx.remove_boost(actor.id, &boosted.object).await? else {
         return Ok(false);
     };
@@ -95,9 +110,8 @@ pub async fn unboost(
         signer: Some(actor.id),
         post_id: None,
     };
-    delivery::enqueue(&mut tx, outgoing, &undo, &inboxes).await?;
+    delivery::enqueue(tx, outgoing, &undo, &inboxes).await?;
     tx.bump_site_version().await?;
-    tx.commit().await?;
     Ok(true)
 }
 

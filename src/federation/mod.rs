@@ -9,6 +9,7 @@
 
 pub mod activities;
 pub mod boosts;
+pub mod cosign;
 pub mod delivery;
 pub mod follows;
 pub mod http_client;

@@ -6,10 +6,11 @@ use url::Url;
 
 use super::{
     activities::{add, create, delete, update},
+    cosign,
     delivery::{self, Outgoing},
 };
 use crate::{
-    domain::{LocalActor, Mention, Post, PostDraft, PostState, render},
+    domain::{Cosigner, LocalActor, Mention, Post, PostDraft, PostState, render},
     store::{
         Store, StoreError, Tx,
         posts::{NewMedia, RenderedPost},
@@ -50,10 +51,12 @@ pub fn render(draft: &PostDraft, base: &Url, mentions: Vec<Mention>) -> Rendered
     }
 }
 
-/// Where a post's activities go: every follower's server once, and each mentioned account.
+/// Where a post's activities go: every follower's server once, each mentioned account and
+/// each remote co-signer.
 async fn recipients(tx: &mut Tx, actor: &LocalActor, post: &Post) -> Result<Vec<Url>, StoreError> {
     let mut inboxes = tx.follower_inboxes(actor.id).await?;
     inboxes.extend(post.mentions.iter().map(|m| m.inbox.clone()));
+    inboxes.extend(cosign::remote_inboxes(post));
     Ok(inboxes)
 }
 
@@ -85,6 +88,35 @@ pub async fn create(
     media: &[NewMedia],
     intent: Intent,
 ) -> Result<Post, PublishError> {
+    create_joint(
+        store,
+        base,
+        actor,
+        author,
+        draft,
+        rendered,
+        media,
+        intent,
+        &[],
+    )
+    .await
+}
+
+/// [`create`] for a joint statement: `cosigners` (resolved by [`cosign::resolve`]) are saved
+/// with the post, listed after `actor` in its `attributedTo`, and when it is published the
+/// local ones Announce it to their followers.
+#[allow(clippy::too_many_arguments)] // each is a distinct input of the use case
+pub async fn create_joint(
+    store: &Store,
+    base: &Url,
+    actor: &LocalActor,
+    author: Option<i64>,
+    draft: &PostDraft,
+    rendered: &RenderedPost,
+    media: &[NewMedia],
+    intent: Intent,
+    cosigners: &[Cosigner],
+) -> Result<Post, PublishError> {
     if matches!(intent, Intent::Publish | Intent::Schedule(_)) {
         refuse_if_moved(actor)?;
     }
@@ -101,6 +133,10 @@ pub async fn create(
     if let Intent::Schedule(at) = intent {
         tx.set_unpublished_state(id, PostState::Scheduled, Some(at.timestamp_millis()))
             .await?;
+    }
+    if !cosigners.is_empty() {
+        let references: Vec<_> = cosigners.iter().map(Cosigner::reference).collect();
+        tx.set_cosigners(id, &references).await?;
     }
     let post = reload(&mut tx, id).await?;
     if intent == Intent::Publish {
@@ -219,6 +255,8 @@ pub(crate) async fn queue_create(
         post_id: Some(post.id),
     };
     delivery::enqueue(tx, outgoing, &activity, &inboxes).await?;
+    // Co-signers of a joint statement share it with their own followers.
+    cosign::queue_announces(tx, store, base, actor, post).await?;
     // Group accounts (the International) relay their members' posts.
     super::boosts::relay_to_groups(tx, store, base, actor, &activity.object.id).await
 }
@@ -240,9 +278,11 @@ pub async fn edit_post(
     let edited = reload(&mut tx, post.id).await?;
     if edited.state == PostState::Published {
         let activity = update::update_post(&edited, actor, base);
-        // Accounts mentioned before the correction hear of it too.
+        // Accounts mentioned before the correction hear of it too, and so do the followers
+        // of every co-signer, who saw the post through its Announce.
         let mut inboxes = recipients(&mut tx, actor, &edited).await?;
         inboxes.extend(post.mentions.iter().map(|m| m.inbox.clone()));
+        inboxes.extend(cosign::local_follower_inboxes(&mut tx, &edited).await?);
         let outgoing = Outgoing {
             ap_id: &activity.id,
             kind: "Update",
@@ -270,8 +310,12 @@ pub async fn delete_post(
     tx.delete_post(post.id).await?;
     let deleted = reload(&mut tx, post.id).await?;
     if was_published {
+        // Co-signers take their Announces back; their followers also get the Delete, so
+        // servers that fetched the post through an Announce drop their copy.
+        cosign::queue_unshares(&mut tx, store, base, actor, post).await?;
         let activity = delete::delete_post(&deleted, actor, base);
-        let inboxes = recipients(&mut tx, actor, post).await?;
+        let mut inboxes = recipients(&mut tx, actor, post).await?;
+        inboxes.extend(cosign::local_follower_inboxes(&mut tx, post).await?);
         let outgoing = Outgoing {
             ap_id: &activity.id,
             kind: "Delete",

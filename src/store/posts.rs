@@ -108,6 +108,8 @@ impl PostRow {
                 .original_url
                 .map(|url| url::Url::parse(&url).map_err(|_| corrupt("original_url")))
                 .transpose()?,
+            // Filled in by `signatories::attach_cosigners`, for the whole list at once.
+            cosigners: Vec::new(),
             title: self.title,
             summary: self.summary,
             body_md: self.body_md,
@@ -138,7 +140,7 @@ fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
 /// Newest published first, then by id so pages are stable.
 const NEWEST: &str = "ORDER BY published_at DESC, id DESC";
 
-/// Attaches the media of each post, in one query for the whole list.
+/// Attaches the media (and co-signers) of each post, in one query each for the whole list.
 async fn with_media(conn: &mut AnyConnection, rows: Vec<PostRow>) -> StoreResult<Vec<Post>> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -160,12 +162,15 @@ async fn with_media(conn: &mut AnyConnection, rows: Vec<PostRow>) -> StoreResult
             media.entry(post_id).or_default().push(row.into());
         }
     }
-    rows.into_iter()
+    let mut posts = rows
+        .into_iter()
         .map(|row| {
             let attached = media.remove(&row.id).unwrap_or_default();
             row.into_post(attached)
         })
-        .collect()
+        .collect::<StoreResult<Vec<Post>>>()?;
+    super::signatories::attach_cosigners(conn, &mut posts).await?;
+    Ok(posts)
 }
 
 async fn post_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Post>> {

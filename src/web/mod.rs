@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod posts;
 pub mod security;
+pub mod signatories;
 pub mod tags;
 pub mod view;
 pub mod well_known;

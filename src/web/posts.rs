@@ -67,6 +67,8 @@ struct PostPage<'a> {
     counts: Counts,
     /// Approved replies only: a held reply is shown to editors, never here.
     replies: Vec<ReplyItem>,
+    /// A joint statement's signatories, the publisher first; empty for other posts.
+    signatories: Vec<super::signatories::Signatory>,
 }
 
 /// An approved reply as the post's page shows it.
@@ -218,7 +220,7 @@ fn post_page<'a>(data: &AppState, actor: &'a LocalActor, post: &'a Post) -> Post
         author_name: &actor.name,
         author_url: urls::actor(base, actor.username.as_str()).into(),
         author_handle: format!("@{}@{host}", actor.username),
-        site_name: host,
+        site_name: host.clone(),
         images: post
             .media
             .iter()
@@ -239,6 +241,7 @@ fn post_page<'a>(data: &AppState, actor: &'a LocalActor, post: &'a Post) -> Post
             .collect(),
         counts: Counts::default(),
         replies: Vec::new(),
+        signatories: super::signatories::signatories(base, &host, actor, post),
     }
 }
 

@@ -744,3 +744,30 @@ pub async fn add_follower(
     tx.commit().await.unwrap();
     remote
 }
+
+/// A user `login` of `role` working for the accounts `actors` (usernames), and an API token
+/// for it.
+pub async fn api_token(
+    store: &broadside::store::Store,
+    login: &str,
+    role: broadside::domain::Role,
+    actors: &[&str],
+) -> String {
+    use broadside::domain::{Login, credentials};
+    let mut ids = Vec::new();
+    for name in actors {
+        ids.push(store.actor_by_username(name).await.unwrap().unwrap().id);
+    }
+    let token = credentials::generate_api_token();
+    let mut tx = store.begin().await.unwrap();
+    let hash = credentials::hash_password("a long enough password").unwrap();
+    let id = tx
+        .insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
+        .await
+        .unwrap();
+    tx.insert_api_token(id, "test", &credentials::token_hash(&token))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    token
+}

@@ -37,7 +37,8 @@ pub fn create_post(post: &Post, actor: &LocalActor, base: &Url) -> Create {
         context: context::post(),
         id: urls::post_create(base, actor.username.as_str(), post.id),
         kind: CreateType::Create,
-        actor: object.attributed_to.clone(),
+        // The publishing account, also for a joint statement (its attributedTo lists all).
+        actor: urls::actor(base, actor.username.as_str()),
         published: object.published,
         to: object.to.clone(),
         cc: object.cc.clone(),

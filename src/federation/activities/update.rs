@@ -45,7 +45,8 @@ pub fn update_post(post: &Post, actor: &LocalActor, base: &Url) -> Update {
             at.timestamp_millis(),
         ),
         kind: UpdateType::Update,
-        actor: object.attributed_to.clone(),
+        // The publishing account, also for a joint statement (its attributedTo lists all).
+        actor: urls::actor(base, actor.username.as_str()),
         published: at,
         to: object.to.clone(),
         cc: object.cc.clone(),

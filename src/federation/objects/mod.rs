@@ -5,3 +5,4 @@ pub mod local_actor;
 pub mod post;
 pub mod remote_actor;
 pub mod remote_post;
+pub mod signatories;

@@ -16,12 +16,13 @@ use crate::{
     },
 };
 
-/// Who a public post is addressed to: everyone, with the followers and mentioned accounts in
-/// `cc` (so they are notified).
+/// Who a public post is addressed to: everyone, with the followers, mentioned accounts and
+/// remote co-signers in `cc` (so they are notified).
 pub fn audience(post: &Post, actor: &LocalActor, base: &Url) -> (Vec<Url>, Vec<Url>) {
     let public = Url::parse(PUBLIC).unwrap_or_else(|_| base.clone());
     let mut cc = vec![urls::followers(base, actor.username.as_str())];
     cc.extend(post.mentions.iter().map(|m| m.href.clone()));
+    super::signatories::add_cosigners_to_cc(post, &mut cc);
     (vec![public], cc)
 }
 
@@ -112,9 +113,10 @@ pub fn post_to_object(
         href: m.href.clone(),
         name: m.name.clone(),
     }));
+    super::signatories::add_cosigner_mentions(post, &mut tag);
     PostObject {
         context: with_context.then(context::post),
-        attributed_to: urls::actor(base, username),
+        attributed_to: super::signatories::attribution(post, actor, base),
         name,
         summary,
         content,

@@ -16,7 +16,7 @@ pub struct PostObject {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub attributed_to: Url,
+    pub attributed_to: Attribution,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +68,16 @@ pub struct CollectionPageRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<Url>,
     pub ordered_items: Vec<Url>,
+}
+
+/// `attributedTo`: the account, or for a joint statement every signatory, the publishing
+/// account first (Mastodon and others take the first as the author; a single post keeps
+/// the plain string every server reads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Attribution {
+    One(Url),
+    Joint(Vec<Url>),
 }
 
 /// A `Hashtag` or `Mention` in a post's `tag` list.

@@ -15,6 +15,7 @@ use crate::{
     domain::{LocalActor, Post, PostState},
     editorial::{self, Change, Compose},
     federation::{publish::Intent, urls},
+    web::signatories::{Signatory, signatories},
 };
 
 /// A new post.
@@ -41,6 +42,12 @@ pub struct NewPost {
     pub review: bool,
     /// Publish at this time instead of now.
     pub schedule_at: Option<DateTime<Utc>>,
+    /// A joint statement: the other accounts that co-sign it, in order. A username of this
+    /// instance (you must be allowed to publish for it, else 403) Announces the post to its
+    /// followers; a remote handle or actor URL is resolved, mentioned and sent the post.
+    #[serde(default)]
+    #[schema(example = json!(["intl", "@org@other.example"]))]
+    pub cosign: Vec<String>,
 }
 
 /// Changes to a post; absent fields stay as they are.
@@ -77,6 +84,8 @@ pub struct PostView {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub edited_at: Option<DateTime<Utc>>,
     pub pinned: bool,
+    /// A joint statement's signatories, the publishing account first; empty otherwise.
+    pub signatories: Vec<Signatory>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -114,6 +123,7 @@ fn view(base: &url::Url, actor: &LocalActor, post: &Post) -> PostView {
         scheduled_at: post.scheduled_at,
         edited_at: post.edited_at,
         pinned: post.pinned_at.is_some(),
+        signatories: signatories(base, &crate::config::authority(base), actor, post),
     }
 }
 
@@ -162,6 +172,7 @@ pub async fn create(
         body: input.body,
         intent,
         media: Vec::new(),
+        cosign: input.cosign,
     };
     let (actor, post) = editorial::compose(&caller.data, &caller.user, compose).await?;
     Ok((

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::{Action, Language, LocalActor, Post, PostDraft, PostKind, PostState, User},
+    domain::{Action, Cosigner, Language, LocalActor, Post, PostDraft, PostKind, PostState, User},
     editorial::{self, Change, Compose, EditorialError},
     federation::{publish, urls},
     media,
@@ -58,6 +58,10 @@ pub struct PostForm {
     /// The button pressed: preview, save, draft, review, publish, schedule.
     #[serde(default)]
     pub action: String,
+    /// Co-signers of a joint statement, separated by commas, spaces or lines: usernames of
+    /// this instance, `@name@server` handles or actor URLs (new posts only).
+    #[serde(default)]
+    pub cosign: String,
 }
 
 impl PostForm {
@@ -73,8 +77,26 @@ impl PostForm {
                 .scheduled_at
                 .map(|at| at.format("%Y-%m-%dT%H:%M").to_string())
                 .unwrap_or_default(),
+            cosign: post
+                .cosigners
+                .iter()
+                .map(|cosigner| match cosigner {
+                    Cosigner::Local { username, .. } => username.to_string(),
+                    Cosigner::Remote(remote) => remote.handle().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             ..Self::default()
         }
+    }
+
+    /// The co-signers named, in order.
+    fn cosigners(&self) -> Vec<String> {
+        self.cosign
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     fn optional(value: &str) -> Option<String> {
@@ -258,6 +280,8 @@ struct WritePage<'a> {
     public_url: Option<String>,
     /// Accounts the post may be written for (new posts only): (username, name).
     accounts: Vec<(String, String)>,
+    /// Accounts the user may name as co-signers (new posts only): those they may publish for.
+    cosignable: Vec<String>,
     form: &'a PostForm,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -332,6 +356,11 @@ fn render_new(
         state: None,
         public_url: None,
         accounts: writable(user, actors),
+        cosignable: actors
+            .iter()
+            .filter(|a| user.may(Action::Publish, a.id))
+            .map(|a| a.username.to_string())
+            .collect(),
         form,
         notice: None,
         error,
@@ -454,6 +483,7 @@ pub async fn create(
         body: form.body.clone(),
         intent,
         media: image.into_iter().collect(),
+        cosign: form.cosigners(),
     };
     match editorial::compose(data, &editor.user, compose).await {
         Ok((_, post)) => {
@@ -554,6 +584,7 @@ fn render_edit(
         public_url: matches!(post.state, PostState::Published | PostState::Deleted)
             .then(|| urls::post(base, actor.username.as_str(), post.id).to_string()),
         accounts: Vec::new(),
+        cosignable: Vec::new(),
         form,
         notice,
         error,
