@@ -45,7 +45,7 @@ impl Tx {
     /// Takes back a boost by `remote_actor_id`, named by the Announce's id or, as some servers
     /// give the Announce a new id in the Undo, by the boosted post. The post goes too when
     /// nothing else keeps it: no other boost, and its author is not followed here. Returns
-    /// whether a boost was removed.
+    /// whether a boost was removed (cached pages are then dropped).
     pub async fn remove_remote_announce(
         &mut self,
         activity_id: &Url,
@@ -85,6 +85,8 @@ impl Tx {
         .bind(remote_post_id)
         .execute(&mut *self.inner)
         .await?;
+        // An allies page may show who shared a post.
+        self.bump_site_version().await?;
         Ok(true)
     }
 }

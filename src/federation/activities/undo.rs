@@ -86,7 +86,8 @@ impl Activity for ReceivedUndo {
                 .remove_remote_announce(&undone, remote.id, object.as_ref())
                 .await?;
         }
-        tx.bump_site_version().await?;
+        // What was removed has told the page cache itself; an Undo of nothing writes nothing
+        // but its id.
         tx.commit().await?;
         tracing::info!(activity = %self.id, undone = %undone, removed, "interaction taken back");
         Ok(())
