@@ -4,10 +4,12 @@
 //! translate requests and errors.
 //!
 //! The use cases for allied organizations (following, boosting, replies) are in [`network`],
-//! the admins' (blocks and reports) in [`moderation`].
+//! the admins' (blocks and reports) in [`moderation`], a post's other language versions in
+//! [`translations`].
 
 pub mod moderation;
 pub mod network;
+pub mod translations;
 
 use chrono::{DateTime, Utc};
 
@@ -263,26 +265,7 @@ pub async fn change(
         || change.lang.is_some()
         || change.body.is_some();
     if edits_text {
-        if post.state.is_unpublished() {
-            require(
-                user,
-                Action::WriteDraft,
-                &actor,
-                "your role may not write for this account",
-            )?;
-            if !user.may(Action::Publish, actor.id) && post.author_id != Some(user.id) {
-                return Err(EditorialError::Forbidden(
-                    "authors may change only their own drafts",
-                ));
-            }
-        } else {
-            require(
-                user,
-                Action::Publish,
-                &actor,
-                "your role may not correct published posts",
-            )?;
-        }
+        may_edit_text(user, &actor, &post)?;
         let draft = PostDraft::new(
             post.kind,
             change.title.or_else(|| post.title.clone()),
@@ -326,6 +309,33 @@ pub async fn change(
         audit(data, user, action, &actor, &post).await?;
     }
     Ok((actor, post))
+}
+
+/// Whether `user` may change the text of `post` (or its language versions): an unpublished
+/// post by whoever may write for the account (authors only their own), a published one only
+/// by those who may publish.
+fn may_edit_text(user: &User, actor: &LocalActor, post: &Post) -> EditorialResult<()> {
+    if post.state.is_unpublished() {
+        require(
+            user,
+            Action::WriteDraft,
+            actor,
+            "your role may not write for this account",
+        )?;
+        if !user.may(Action::Publish, actor.id) && post.author_id != Some(user.id) {
+            return Err(EditorialError::Forbidden(
+                "authors may change only their own drafts",
+            ));
+        }
+        Ok(())
+    } else {
+        require(
+            user,
+            Action::Publish,
+            actor,
+            "your role may not correct published posts",
+        )
+    }
 }
 
 /// Retracts a post (a published one sends Delete; an unpublished one is simply dropped).

@@ -87,7 +87,20 @@ pub fn markdown(post: &Post, username: &str, base: &Url) -> String {
             })
         })
         .collect();
-    let fields: [(&str, Value); 15] = [
+    // The other language versions, whole: the body below is the post's own language only.
+    let translations: Vec<Value> = post
+        .translations
+        .iter()
+        .map(|t| {
+            json!({
+                "language": t.language.as_str(),
+                "title": t.title,
+                "summary": t.summary,
+                "body": t.body_md,
+            })
+        })
+        .collect();
+    let fields: [(&str, Value); 16] = [
         ("title", json!(post.title)),
         ("summary", json!(post.summary)),
         ("language", json!(post.language.to_string())),
@@ -109,6 +122,7 @@ pub fn markdown(post: &Post, username: &str, base: &Url) -> String {
         ("id", json!(post.id)),
         ("pinned", json!(post.pinned_at.is_some())),
         ("media", Value::Array(media)),
+        ("translations", Value::Array(translations)),
     ];
     let mut out = String::from("---\n");
     for (key, value) in fields {
@@ -158,6 +172,7 @@ mod tests {
             updated_at: at,
             original_url: None,
             cosigners: Vec::new(),
+            translations: Vec::new(),
         }
     }
 
@@ -200,6 +215,33 @@ mod tests {
         assert!(front.contains("summary: \"line one\\nline two\"\n"));
         assert!(front.contains("hashtags: [\"strike\"]\n"));
         assert!(front.contains("published: \"2025-11-24T16:00:00Z\"\n"));
+    }
+
+    /// Covers the export of language versions: each is in the front matter, whole.
+    #[test]
+    fn front_matter_lists_the_translations() {
+        let mut p = post(Some("On the strike"), "");
+        assert!(markdown_for(&p, "isg").contains("translations: []\n"));
+        p.translations.push(crate::domain::Translation {
+            language: Language::parse("es").unwrap(),
+            title: Some("Sobre la huelga".into()),
+            summary: None,
+            body_md: "Estamos *con* ellas.".into(),
+            body_html: String::new(),
+            excerpt: String::new(),
+            updated_at: p.created_at,
+        });
+        let text = markdown_for(&p, "isg");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("translations: "))
+            .unwrap();
+        let value: Value = serde_json::from_str(&line["translations: ".len()..]).unwrap();
+        assert_eq!(
+            value,
+            json!([{"language": "es", "title": "Sobre la huelga", "summary": null,
+                    "body": "Estamos *con* ellas."}])
+        );
     }
 
     fn markdown_for(post: &Post, username: &str) -> String {

@@ -357,6 +357,84 @@ async fn missing_or_wrong_tokens_get_401_and_bad_bodies_a_problem() {
     api.server.stop().await;
 }
 
+/// Covers the translations API: an editor adds and removes a version of a published post
+/// (followers receive an Update each time) and the post lists its versions; an author may
+/// not change a published post's versions (403, as for correcting it); a version in the
+/// post's own language is refused (422) and removing one it lacks is 404, all problem+json.
+#[tokio::test]
+async fn translations_are_put_listed_and_removed_with_the_rules_of_editing() {
+    let api = Api::start().await;
+    let editor = api.token("ed", Role::Editor, &["isg"]).await;
+    let author = api.token("au", Role::Author, &["isg"]).await;
+    let peer = Peer::start().await;
+    let isg = api.store.actor_by_username("isg").await.unwrap().unwrap();
+    common::add_follower(&api.store, isg.id, &peer, "f", false).await;
+    let (_, post, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/posts",
+            Some(&editor),
+            Some(statement()),
+        )
+        .await;
+    peer.wait_for("Create").await;
+    let path = format!("/api/v1/posts/{}/translations/es", post["id"]);
+    let spanish = json!({"title": "Sobre la huelga", "body": "Texto **completo**."});
+
+    let (status, body, headers) = api
+        .call(Method::PUT, &path, Some(&author), Some(spanish.clone()))
+        .await;
+    assert_problem(status, StatusCode::FORBIDDEN, &body, &headers);
+    let own = format!("/api/v1/posts/{}/translations/en", post["id"]);
+    let (status, body, headers) = api
+        .call(Method::PUT, &own, Some(&editor), Some(spanish.clone()))
+        .await;
+    assert_problem(status, StatusCode::UNPROCESSABLE_ENTITY, &body, &headers);
+
+    let (status, saved, _) = api
+        .call(Method::PUT, &path, Some(&editor), Some(spanish))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let update = peer.wait_for("Update").await;
+    assert_eq!(
+        update.activity["object"]["nameMap"]["es"],
+        "Sobre la huelga"
+    );
+    let shown = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/posts/{}", post["id"]),
+            Some(&editor),
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(shown["translations"][0]["lang"], "es");
+    assert_eq!(shown["translations"][0]["title"], "Sobre la huelga");
+    assert_eq!(
+        shown["translations"][0]["html"],
+        "<p>Texto <strong>completo</strong>.</p>\n"
+    );
+    assert_eq!(
+        shown["translations"][0]["url"],
+        format!("{}/es", post["ap_id"].as_str().unwrap())
+    );
+
+    let (status, _, _) = api.call(Method::DELETE, &path, Some(&editor), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    common::eventually("the Update of the removal", || async {
+        peer.received()
+            .iter()
+            .filter(|r| r.activity["type"] == "Update")
+            .count()
+            == 2
+    })
+    .await;
+    let (status, body, headers) = api.call(Method::DELETE, &path, Some(&editor), None).await;
+    assert_problem(status, StatusCode::NOT_FOUND, &body, &headers);
+    api.server.stop().await;
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_exactly_the_routes() {
     let api = Api::start().await;
@@ -384,7 +462,7 @@ async fn the_openapi_document_describes_exactly_the_routes() {
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let concrete = path.replace("{id}", "1");
+            let concrete = path.replace("{id}", "1").replace("{lang}", "es");
             let (status, _, _) = api
                 .call(method.clone(), &concrete, None, Some(json!({})))
                 .await;
@@ -397,8 +475,9 @@ async fn the_openapi_document_describes_exactly_the_routes() {
         }
     }
     assert_eq!(
-        operations, 5,
-        "POST/GET /api/v1/posts and GET/PATCH/DELETE /api/v1/posts/{{id}}"
+        operations, 7,
+        "POST/GET /api/v1/posts, GET/PATCH/DELETE /api/v1/posts/{{id}} and PUT/DELETE \
+         /api/v1/posts/{{id}}/translations/{{lang}}"
     );
     // And the routes that exist are documented: a method the document lacks is not routed.
     let (status, _, _) = api.call(Method::PUT, "/api/v1/posts/1", None, None).await;

@@ -172,6 +172,22 @@ fn post_id(location: &str) -> i64 {
         .unwrap()
 }
 
+/// An editor `ed` of isg, signed in, publishes [`statement`] and `alice` on `peer`, a
+/// follower of isg, receives it; returns the editor's browser, CSRF token and the post's id.
+async fn published_by_an_editor(site: &Site, peer: &Peer) -> (reqwest::Client, String, i64) {
+    let isg = site.actor("isg").await;
+    site.add_follower(&isg, peer, "alice", FollowState::Accepted)
+        .await;
+    site.user("ed", Role::Editor, &["isg"]).await;
+    let (editor, csrf) = site.signed_in("ed").await;
+    let response = site
+        .post(&editor, "/editor/posts", &statement(&csrf, "publish"))
+        .await;
+    let id = post_id(&location(&response));
+    peer.wait_for("Create").await;
+    (editor, csrf, id)
+}
+
 fn statement<'a>(csrf: &'a str, action: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf", csrf),
@@ -680,17 +696,8 @@ async fn a_scheduled_post_is_published_when_due() {
 #[tokio::test]
 async fn corrections_send_update_and_retraction_sends_delete_after_confirmation() {
     let site = Site::start().await;
-    let isg = site.actor("isg").await;
     let peer = Peer::start().await;
-    site.add_follower(&isg, &peer, "alice", FollowState::Accepted)
-        .await;
-    site.user("ed", Role::Editor, &["isg"]).await;
-    let (editor, csrf) = site.signed_in("ed").await;
-    let response = site
-        .post(&editor, "/editor/posts", &statement(&csrf, "publish"))
-        .await;
-    let id = post_id(&location(&response));
-    peer.wait_for("Create").await;
+    let (editor, csrf, id) = published_by_an_editor(&site, &peer).await;
     let path = format!("/editor/posts/{id}");
     let (_, page) = text(&editor, &site.url(&path)).await;
     assert!(page.contains("Save correction"));
@@ -1008,5 +1015,76 @@ async fn an_editor_writes_a_joint_statement_and_may_name_only_accounts_they_publ
         announce.activity["object"],
         site.server.post_url("isg", id).as_str()
     );
+    site.server.stop().await;
+}
+
+/// Covers the editor's language versions: an editor adds a Spanish version from the post's
+/// page (its followers receive an Update and the public Spanish page shows it), the page
+/// lists it with Edit and Remove, a version without a title is refused with the form kept,
+/// an author may not change a published post's versions, and Remove takes it away.
+#[tokio::test]
+async fn an_editor_adds_edits_and_removes_a_language_version() {
+    let site = Site::start().await;
+    let peer = Peer::start().await;
+    let (editor, csrf, id) = published_by_an_editor(&site, &peer).await;
+    site.user("writer", Role::Author, &["isg"]).await;
+    let path = format!("/editor/posts/{id}/translations");
+    let (_, page) = text(&editor, &site.url(&format!("/editor/posts/{id}"))).await;
+    assert!(page.contains("Other languages") && page.contains(&format!("href=\"{path}\"")));
+
+    let untitled = [("csrf", csrf.as_str()), ("lang", "es"), ("body", "Texto.")];
+    let response = site.post(&editor, &path, &untitled).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = response.text().await.unwrap();
+    assert!(
+        refused.contains("needs a title") && refused.contains("Texto."),
+        "{refused}"
+    );
+
+    let spanish = [
+        ("csrf", csrf.as_str()),
+        ("lang", "es"),
+        ("title", "Sobre la huelga"),
+        ("summary", ""),
+        ("body", "Texto **completo**."),
+    ];
+    let response = site.post(&editor, &path, &spanish).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        format!("/editor/posts/{id}?done=translated")
+    );
+    let update = peer.wait_for("Update").await;
+    assert_eq!(
+        update.activity["object"]["nameMap"]["es"],
+        "Sobre la huelga"
+    );
+    let public = format!("{}/es", site.server.post_url("isg", id));
+    let (status, html) = text(&reqwest::Client::new(), &public).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Sobre la huelga</h1>"), "{html}");
+
+    let (_, page) = text(&editor, &site.url(&format!("/editor/posts/{id}"))).await;
+    assert!(page.contains(&format!("href=\"{path}?lang=es\"")), "{page}");
+    assert!(page.contains(&format!("href=\"{public}\"")), "{page}");
+    let (_, form) = text(&editor, &site.url(&format!("{path}?lang=es"))).await;
+    assert!(form.contains("Texto **completo**.") && form.contains("value=\"Sobre la huelga\""));
+
+    let (author, author_csrf) = site.signed_in("writer").await;
+    let mut by_author = spanish;
+    by_author[0].1 = &author_csrf;
+    let response = site.post(&author, &path, &by_author).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let response = site
+        .post(
+            &editor,
+            &format!("{path}/remove"),
+            &[("csrf", &csrf), ("lang", "es")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = text(&reqwest::Client::new(), &public).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     site.server.stop().await;
 }

@@ -203,6 +203,78 @@ fn fedify_follow_is_accepted() {
     assert_eq!(update["object"]["name"], "Declaración (corregida)");
     assert!(update["object"]["updated"].is_string(), "{update}");
 
+    // One statement, many languages: versions added later reach Fedify as Updates, and
+    // Fedify reads the Article's text, title and summary in every language (its `contents`,
+    // `names` and `summaries` as LanguageStrings), the post's own language first on the wire.
+    for (lang, title, body) in [
+        ("en", "Statement", "Solidarity with the #strike."),
+        ("de", "Erklärung", "Solidarität mit dem #Streik."),
+    ] {
+        broadside
+            .run(&[
+                "post",
+                "translate",
+                &post_url,
+                "--lang",
+                lang,
+                "--title",
+                title,
+                "--body",
+                body,
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let all = ["de", "en", "es"];
+    let read_in_all = support::wait_until(
+        "Fedify to read the Article in es, en and de",
+        deadline,
+        || {
+            serve.ensure_running()?;
+            fedify.ensure_running()?;
+            Ok(fedify
+                .output()
+                .lines_starting_with(&peer::languages("Update", &post_url))
+                .into_iter()
+                .find(|line| peer::languages_of(line, "content") == all))
+        },
+    );
+    let line = match read_in_all {
+        Ok(line) => line,
+        Err(e) => panic!(
+            "{}",
+            failure(
+                "Fedify reads the translated Article",
+                &e,
+                &[&serve, &fedify],
+                &interop
+            )
+        ),
+    };
+    eprintln!("fedify peer: {line}");
+    assert_eq!(peer::languages_of(&line, "name"), all, "{line}");
+    assert_eq!(peer::languages_of(&line, "summary"), all, "{line}");
+    let created = fedify
+        .output()
+        .line_starting_with(&peer::languages("Create", &post_url))
+        .unwrap_or_default();
+    assert_eq!(peer::languages_of(&created, "content"), ["es"], "{created}");
+    let translated = fedify
+        .output()
+        .lines_starting_with(&peer::inbox_with_object("Update", &isg_actor, "Article"))
+        .into_iter()
+        .filter_map(|line| {
+            let json = peer::inbox_json(&line)?;
+            serde_json::from_str::<serde_json::Value>(json).ok()
+        })
+        .find(|update| update["object"]["contentMap"].get("de").is_some())
+        .unwrap_or_default();
+    let order: Vec<&String> = translated["object"]["contentMap"]
+        .as_object()
+        .map(|map| map.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(order, ["es", "en", "de"], "{translated}");
+    assert_eq!(translated["object"]["name"], "Declaración (corregida)");
+
     broadside
         .run(&["post", "delete", &post_url])
         .unwrap_or_else(|e| panic!("{e}"));

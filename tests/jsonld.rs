@@ -9,10 +9,10 @@ mod common;
 use std::process::Command;
 
 use broadside::{
-    domain::{Cosigner, Language, PostDraft, PostKind},
+    domain::{Cosigner, Language, PostDraft, PostKind, translation::translation_draft},
     federation::{
         activities::{accept, add, create, delete, follow, update},
-        publish,
+        publish, translations,
     },
 };
 use common::{Peer, TestServer};
@@ -89,6 +89,18 @@ async fn every_document_declares_every_term_it_uses() {
     publish::set_pinned(&store, &base, &actor, &article, true)
         .await
         .unwrap();
+    // A second language: the article and its Update carry nameMap, summaryMap, contentMap.
+    let english = translation_draft(
+        &article,
+        Language::parse("en").unwrap(),
+        Some("On the strike".into()),
+        Some("We stand with them.".into()),
+        "We stand with the strikers.".into(),
+    )
+    .unwrap();
+    translations::put_translation(&store, &base, &actor, &article, &english)
+        .await
+        .unwrap();
     let retracted = publish::delete_post(&store, &base, &actor, &note)
         .await
         .unwrap();
@@ -139,6 +151,10 @@ async fn every_document_declares_every_term_it_uses() {
         Some(3),
         "the joint statement's document is among those checked: {joint_document}"
     );
+    let (_, served) = documents.iter().find(|(name, _)| name == "article").unwrap();
+    for map in ["nameMap", "summaryMap", "contentMap"] {
+        assert_eq!(served[map].as_object().unwrap().len(), 2, "{map}: {served}");
+    }
     let as_json = |value: &dyn erased::Serialize| value.to_json();
     let follow = follow::follow_remote(&base, &actor, &peer.url("/users/ally"), 1);
     documents.push((

@@ -1,4 +1,4 @@
-//! `broadside post publish | edit | delete | list | pin | unpin`.
+//! `broadside post publish | edit | translate | delete | list | pin | unpin`.
 
 use std::path::PathBuf;
 
@@ -10,8 +10,10 @@ use super::CliResult;
 use crate::{
     app::AppState,
     config::Config,
-    domain::{Language, LocalActor, Post, PostDraft, PostKind, render},
-    federation::{FederationData, cosign, publish, urls, webfinger},
+    domain::{
+        Language, LocalActor, Post, PostDraft, PostKind, render, translation::translation_draft,
+    },
+    federation::{FederationData, cosign, publish, translations, urls, webfinger},
     media,
     store::{Store, posts::NewMedia},
 };
@@ -22,6 +24,9 @@ pub enum PostCommand {
     Publish(PublishArgs),
     /// Correct a post; followers receive an Update.
     Edit(EditArgs),
+    /// Add or replace one language version of a post (or --remove it); followers of a
+    /// published post receive an Update.
+    Translate(TranslateArgs),
     /// Retract a post: its page answers 410 Gone and followers receive a Delete.
     Delete { post: String },
     /// One line per post: id, state, kind, title (or start of the text), URL.
@@ -91,6 +96,29 @@ pub struct EditArgs {
     file: Option<PathBuf>,
     #[arg(long)]
     body: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    post: String,
+    /// The language of this version (not the post's own).
+    #[arg(long)]
+    lang: String,
+    /// The title in this language: required for statements, optional for news (where it
+    /// leads the text, as the post's own title does).
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    summary: Option<String>,
+    /// The Markdown text in a file.
+    #[arg(long, value_name = "FILE.md", conflicts_with = "body")]
+    file: Option<PathBuf>,
+    /// The Markdown text.
+    #[arg(long, required_unless_present_any = ["file", "remove"])]
+    body: Option<String>,
+    /// Remove the version in this language instead.
+    #[arg(long, conflicts_with_all = ["title", "summary", "file", "body"])]
+    remove: bool,
 }
 
 fn read_body(file: Option<&PathBuf>, body: Option<String>) -> anyhow::Result<Option<String>> {
@@ -180,6 +208,7 @@ pub async fn run(config: Config, command: PostCommand) -> CliResult {
             let post = publish::edit_post(store, base, &actor, &post, &draft, &rendered).await?;
             println!("{}", urls::post(base, actor.username.as_str(), post.id));
         }
+        PostCommand::Translate(args) => translate(store, base, args).await?,
         PostCommand::Delete { post } => {
             let (actor, post) = find(store, base, &post).await?;
             let post = publish::delete_post(store, base, &actor, &post).await?;
@@ -226,6 +255,35 @@ pub async fn run(config: Config, command: PostCommand) -> CliResult {
         }
     }
     state.store.close().await;
+    Ok(())
+}
+
+/// `post translate`: adds, replaces or removes one language version; prints the URL of the
+/// version's page (the post's URL after a removal).
+async fn translate(store: &Store, base: &Url, args: TranslateArgs) -> anyhow::Result<()> {
+    let (actor, post) = find(store, base, &args.post).await?;
+    let language = Language::parse(&args.lang)?;
+    let username = actor.username.as_str();
+    if args.remove {
+        if translations::remove_translation(store, base, &actor, &post, &language)
+            .await?
+            .is_none()
+        {
+            bail!("post {} has no version in {language}", post.id);
+        }
+        println!(
+            "removed {language} from {}",
+            urls::post(base, username, post.id)
+        );
+        return Ok(());
+    }
+    let body = read_body(args.file.as_ref(), args.body)?.unwrap_or_default();
+    let draft = translation_draft(&post, language, args.title, args.summary, body)?;
+    translations::put_translation(store, base, &actor, &post, &draft).await?;
+    println!(
+        "{}",
+        urls::post_in_language(base, username, post.id, draft.language.as_str())
+    );
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod remote_actor;
 pub mod remote_post;
 pub mod render;
 pub mod signatory;
+pub mod translation;
 pub mod user;
 pub mod username;
 
@@ -27,5 +28,6 @@ pub use post::{Media, Mention, Post, PostDraft, PostKind, PostState};
 pub use remote_actor::RemoteActor;
 pub use remote_post::RemotePost;
 pub use signatory::{Cosigner, CosignerRef};
+pub use translation::Translation;
 pub use user::{Action, Login, Role, User};
 pub use username::Username;

@@ -136,6 +136,8 @@ pub struct Post {
     pub original_url: Option<Url>,
     /// The accounts that co-sign it (a joint statement), in order; empty for most posts.
     pub cosigners: Vec<super::Cosigner>,
+    /// Its other language versions, in the order they were added ([`super::translation`]).
+    pub translations: Vec<super::Translation>,
 }
 
 impl Post {

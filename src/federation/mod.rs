@@ -24,6 +24,7 @@ pub mod publish;
 pub mod rate_limit;
 pub mod signatures;
 pub mod signed_fetch;
+pub mod translations;
 pub mod urls;
 pub mod webfinger;
 

@@ -60,7 +60,7 @@ async fn recipients(tx: &mut Tx, actor: &LocalActor, post: &Post) -> Result<Vec<
     Ok(inboxes)
 }
 
-async fn reload(tx: &mut Tx, id: i64) -> Result<Post, PublishError> {
+pub(crate) async fn reload(tx: &mut Tx, id: i64) -> Result<Post, PublishError> {
     Ok(tx.post_by_id(id).await?.ok_or(StoreError::NotFound)?)
 }
 
@@ -277,22 +277,34 @@ pub async fn edit_post(
     tx.update_post(post, draft, rendered).await?;
     let edited = reload(&mut tx, post.id).await?;
     if edited.state == PostState::Published {
-        let activity = update::update_post(&edited, actor, base);
-        // Accounts mentioned before the correction hear of it too, and so do the followers
-        // of every co-signer, who saw the post through its Announce.
-        let mut inboxes = recipients(&mut tx, actor, &edited).await?;
-        inboxes.extend(post.mentions.iter().map(|m| m.inbox.clone()));
-        inboxes.extend(cosign::local_follower_inboxes(&mut tx, &edited).await?);
-        let outgoing = Outgoing {
-            ap_id: &activity.id,
-            kind: "Update",
-            signer: Some(actor.id),
-            post_id: Some(post.id),
-        };
-        delivery::enqueue(&mut tx, outgoing, &activity, &inboxes).await?;
+        queue_update(&mut tx, base, actor, post, &edited).await?;
     }
     tx.commit().await?;
     Ok(edited)
+}
+
+/// Queues the `Update` of a published post that changed from `before` to `edited` (its text,
+/// or one of its language versions), in the caller's transaction.
+pub(crate) async fn queue_update(
+    tx: &mut Tx,
+    base: &Url,
+    actor: &LocalActor,
+    before: &Post,
+    edited: &Post,
+) -> Result<(), StoreError> {
+    let activity = update::update_post(edited, actor, base);
+    // Accounts mentioned before the correction hear of it too, and so do the followers
+    // of every co-signer, who saw the post through its Announce.
+    let mut inboxes = recipients(tx, actor, edited).await?;
+    inboxes.extend(before.mentions.iter().map(|m| m.inbox.clone()));
+    inboxes.extend(cosign::local_follower_inboxes(tx, edited).await?);
+    let outgoing = Outgoing {
+        ap_id: &activity.id,
+        kind: "Update",
+        signer: Some(actor.id),
+        post_id: Some(edited.id),
+    };
+    delivery::enqueue(tx, outgoing, &activity, &inboxes).await
 }
 
 /// Retracts a post: its URL answers 410 Gone from now on and followers receive a `Delete`.

@@ -103,6 +103,22 @@ pub fn rss_feed(base: &Url, username: &str) -> Url {
     join(base, &format!("/users/{username}/feed.rss"))
 }
 
+/// A post's page in one of its other languages (`lang` is a translation's tag; the post's own
+/// language is served at [`post`]). An HTML page only: the post's id stays its one document.
+pub fn post_in_language(base: &Url, username: &str, post_id: i64, lang: &str) -> Url {
+    join(base, &format!("/users/{username}/posts/{post_id}/{lang}"))
+}
+
+/// The Atom feed of an account's posts readable in `lang` (written in it or translated).
+pub fn atom_feed_in(base: &Url, username: &str, lang: &str) -> Url {
+    join(base, &format!("/users/{username}/lang/{lang}/feed.atom"))
+}
+
+/// The RSS feed of an account's posts readable in `lang`.
+pub fn rss_feed_in(base: &Url, username: &str, lang: &str) -> Url {
+    join(base, &format!("/users/{username}/lang/{lang}/feed.rss"))
+}
+
 /// Where an uploaded file is served.
 pub fn media(base: &Url, file_name: &str) -> Url {
     join(base, &format!("/media/{file_name}"))

@@ -21,6 +21,7 @@ pub mod remote_announces;
 pub mod remote_posts;
 pub mod reports;
 pub mod signatories;
+pub mod translations;
 pub mod users;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};

@@ -115,6 +115,7 @@ impl PostRow {
             body_md: self.body_md,
             body_html: self.body_html,
             excerpt: self.excerpt,
+            translations: Vec::new(),
         })
     }
 }
@@ -162,11 +163,17 @@ async fn with_media(conn: &mut AnyConnection, rows: Vec<PostRow>) -> StoreResult
             media.entry(post_id).or_default().push(row.into());
         }
     }
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let mut translations = super::translations::translations_of(&mut *conn, &ids).await?;
     let mut posts = rows
         .into_iter()
         .map(|row| {
             let attached = media.remove(&row.id).unwrap_or_default();
-            row.into_post(attached)
+            let versions = translations.remove(&row.id).unwrap_or_default();
+            row.into_post(attached).map(|post| Post {
+                translations: versions,
+                ..post
+            })
         })
         .collect::<StoreResult<Vec<Post>>>()?;
     super::signatories::attach_cosigners(conn, &mut posts).await?;
@@ -213,6 +220,28 @@ impl Store {
             .bind(state.as_str())
             .bind(limit)
             .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        self.with_media(rows).await
+    }
+
+    /// An account's latest published posts that can be read in `language` (written in it or
+    /// translated into it), newest first: the language's feeds.
+    pub async fn posts_in_language(
+        &self,
+        actor_id: i64,
+        language: &Language,
+        limit: i64,
+    ) -> StoreResult<Vec<Post>> {
+        let sql = format!(
+            "SELECT {} FROM posts WHERE actor_id = $1 AND state = 'published' AND (language = $2 \
+             OR id IN (SELECT post_id FROM post_translations WHERE language = $2)) {NEWEST} LIMIT $3",
+            post_columns!()
+        );
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(actor_id)
+            .bind(language.as_str().to_owned())
+            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         self.with_media(rows).await

@@ -53,10 +53,21 @@ struct ActorPage<'a> {
     allies: Option<String>,
     atom: String,
     rss: String,
+    /// A pair of feeds per language the account's posts can be read in, when there are
+    /// several.
+    language_feeds: Vec<LanguageFeeds>,
     page: i64,
     pinned: Vec<PostItem>,
     posts: Vec<PostItem>,
     pager: Pager,
+}
+
+/// The feeds of the account's posts in one language.
+struct LanguageFeeds {
+    lang: String,
+    name: String,
+    atom: String,
+    rss: String,
 }
 
 /// The account `username`, or 404.
@@ -135,12 +146,34 @@ async fn actor_page(data: &AppState, actor: &LocalActor, page: i64) -> Result<St
             .then(|| urls::allies(base, username).into()),
         atom: urls::atom_feed(base, username).into(),
         rss: urls::rss_feed(base, username).into(),
+        language_feeds: language_feeds(data, actor).await?,
         page,
         pinned: items(&pinned),
         posts: items(&posts),
         pager: Pager::new(&id, page, has_next),
     };
     Ok(page.render()?)
+}
+
+/// Each language the account's published posts can be read in, if there is more than one.
+async fn language_feeds(
+    data: &AppState,
+    actor: &LocalActor,
+) -> Result<Vec<LanguageFeeds>, WebError> {
+    let languages = data.store.languages_of_actor(actor.id).await?;
+    if languages.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let (base, username) = (&data.config.base_url, actor.username.as_str());
+    Ok(languages
+        .iter()
+        .map(|language| LanguageFeeds {
+            lang: language.to_string(),
+            name: super::translations::native_name(language),
+            atom: urls::atom_feed_in(base, username, language.as_str()).into(),
+            rss: urls::rss_feed_in(base, username, language.as_str()).into(),
+        })
+        .collect())
 }
 
 /// `/@isg`, the address people type, leads to the actor's one URL.

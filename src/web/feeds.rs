@@ -1,5 +1,8 @@
 //! Feeds of an account's latest published posts: `/users/{username}/feed.atom` (Atom 1.0) and
 //! `/users/{username}/feed.rss` (RSS 2.0), for readers and sites that do not speak ActivityPub.
+//! Each language the account's posts can be read in has its own pair,
+//! `/users/{username}/lang/{lang}/feed.atom` and `.rss`: the posts written in that language
+//! or translated into it, each in that language's version and linking that version's page.
 //!
 //! Written with the rust-syndication crates (`atom_syndication`, `rss`) rather than templates:
 //! they escape every value, declare the namespaces used (Dublin Core, `content:encoded`,
@@ -24,8 +27,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    domain::{LocalActor, Post, PostState},
+    domain::{Language, LocalActor, Post, PostState},
     federation::urls,
+    web::translations,
 };
 
 const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
@@ -40,6 +44,42 @@ async fn load(data: &AppState, username: &str) -> Result<(LocalActor, Vec<Post>)
         .posts_of_actor(actor.id, PostState::Published, view::PAGE_SIZE, 0)
         .await?;
     Ok((actor, posts))
+}
+
+/// The account and its latest published posts readable in `lang`, each in that version.
+async fn load_in(
+    data: &AppState,
+    username: &str,
+    lang: &str,
+) -> Result<(LocalActor, Vec<Post>, Language), WebError> {
+    let language = Language::parse(lang).map_err(|_| WebError::NotFound)?;
+    let actor = find_actor(data, username).await?;
+    let posts = data
+        .store
+        .posts_in_language(actor.id, &language, view::PAGE_SIZE)
+        .await?;
+    Ok((actor, posts, language))
+}
+
+/// A post as a feed in `language` shows it (its version in that language, if it has one) and
+/// the page of that version.
+fn version(
+    post: &Post,
+    language: Option<&Language>,
+    actor: &LocalActor,
+    base: &Url,
+) -> (Post, String) {
+    let language = language.unwrap_or(&post.language);
+    match post.in_language(language) {
+        Some(shown) => {
+            let url = translations::page_url(base, actor, post, language).to_string();
+            (shown, url)
+        }
+        None => (
+            post.clone(),
+            urls::post(base, actor.username.as_str(), post.id).to_string(),
+        ),
+    }
 }
 
 /// When a feed last changed as far as its entries show: the newest change among them.
@@ -64,15 +104,37 @@ pub async fn atom_feed(
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
     let (actor, posts) = load(&data, &username).await?;
-    let feed = atom_of(&actor, &posts, &data.config.base_url);
+    let feed = atom_of(&actor, &posts, &data.config.base_url, None);
+    atom_response(&feed)
+}
+
+pub async fn atom_feed_in(
+    Path((username, lang)): Path<(String, String)>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    let (actor, posts, language) = load_in(&data, &username, &lang).await?;
+    let feed = atom_of(&actor, &posts, &data.config.base_url, Some(&language));
+    atom_response(&feed)
+}
+
+fn atom_response(feed: &atom::Feed) -> Result<Response, WebError> {
     let xml = feed
         .write_to(Vec::new())
         .map_err(|e| WebError::Internal(format!("writing the Atom feed: {e}")))?;
     Ok(([(header::CONTENT_TYPE, ATOM_TYPE)], xml).into_response())
 }
 
-fn atom_of(actor: &LocalActor, posts: &[Post], base: &Url) -> atom::Feed {
+fn atom_of(
+    actor: &LocalActor,
+    posts: &[Post],
+    base: &Url,
+    language: Option<&Language>,
+) -> atom::Feed {
     let username = actor.username.as_str();
+    let feed_url = match language {
+        Some(language) => urls::atom_feed_in(base, username, language.as_str()),
+        None => urls::atom_feed(base, username),
+    };
     let actor_url = urls::actor(base, username).to_string();
     let author = atom::Person {
         name: actor.name.clone(),
@@ -88,7 +150,8 @@ fn atom_of(actor: &LocalActor, posts: &[Post], base: &Url) -> atom::Feed {
     let entries = posts
         .iter()
         .map(|post| {
-            let url = urls::post(base, username, post.id).to_string();
+            let (post, url) = version(post, language, actor, base);
+            let post = &post;
             let lang = Some(post.language.to_string());
             let mut links = vec![link(url.clone(), "alternate", "text/html")];
             links.extend(post.media.iter().map(|m| atom::Link {
@@ -134,15 +197,12 @@ fn atom_of(actor: &LocalActor, posts: &[Post], base: &Url) -> atom::Feed {
         .collect();
     atom::Feed {
         title: atom::Text::plain(actor.name.clone()),
-        id: urls::atom_feed(base, username).into(),
+        id: feed_url.to_string(),
         updated: updated(actor, posts).fixed_offset(),
         authors: vec![author],
+        lang: language.map(Language::to_string),
         links: vec![
-            link(
-                urls::atom_feed(base, username).into(),
-                "self",
-                "application/atom+xml",
-            ),
+            link(feed_url.into(), "self", "application/atom+xml"),
             link(actor_url, "alternate", "text/html"),
         ],
         subtitle: Some(atom::Text::html(actor.summary_html.clone())),
@@ -161,19 +221,38 @@ pub async fn rss_feed(
     data: Data<AppState>,
 ) -> Result<Response, WebError> {
     let (actor, posts) = load(&data, &username).await?;
-    let channel = rss_of(&actor, &posts, &data.config.base_url);
+    let channel = rss_of(&actor, &posts, &data.config.base_url, None);
+    rss_response(&channel)
+}
+
+pub async fn rss_feed_in(
+    Path((username, lang)): Path<(String, String)>,
+    data: Data<AppState>,
+) -> Result<Response, WebError> {
+    let (actor, posts, language) = load_in(&data, &username, &lang).await?;
+    let channel = rss_of(&actor, &posts, &data.config.base_url, Some(&language));
+    rss_response(&channel)
+}
+
+fn rss_response(channel: &rss::Channel) -> Result<Response, WebError> {
     let xml = channel
         .write_to(Vec::new())
         .map_err(|e| WebError::Internal(format!("writing the RSS feed: {e}")))?;
     Ok(([(header::CONTENT_TYPE, RSS_TYPE)], xml).into_response())
 }
 
-fn rss_of(actor: &LocalActor, posts: &[Post], base: &Url) -> rss::Channel {
+fn rss_of(
+    actor: &LocalActor,
+    posts: &[Post],
+    base: &Url,
+    language: Option<&Language>,
+) -> rss::Channel {
     let username = actor.username.as_str();
     let items = posts
         .iter()
         .map(|post| {
-            let url = urls::post(base, username, post.id).to_string();
+            let (post, url) = version(post, language, actor, base);
+            let post = &post;
             rss::Item {
                 title: Some(headline(post)),
                 link: Some(url.clone()),
@@ -209,8 +288,12 @@ fn rss_of(actor: &LocalActor, posts: &[Post], base: &Url) -> rss::Channel {
             }
         })
         .collect();
+    let feed_url = match language {
+        Some(language) => urls::rss_feed_in(base, username, language.as_str()),
+        None => urls::rss_feed(base, username),
+    };
     let self_link = rss::extension::atom::Link {
-        href: urls::rss_feed(base, username).into(),
+        href: feed_url.into(),
         rel: "self".to_owned(),
         mime_type: Some("application/rss+xml".to_owned()),
         ..Default::default()
@@ -220,6 +303,7 @@ fn rss_of(actor: &LocalActor, posts: &[Post], base: &Url) -> rss::Channel {
         link: urls::actor(base, username).into(),
         description: actor.summary_html.clone(),
         last_build_date: Some(updated(actor, posts).to_rfc2822()),
+        language: language.map(Language::to_string),
         generator: Some(GENERATOR.to_owned()),
         atom_ext: Some(AtomExtension {
             links: vec![self_link],

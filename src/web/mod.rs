@@ -21,6 +21,7 @@ pub mod posts;
 pub mod security;
 pub mod signatories;
 pub mod tags;
+pub mod translations;
 pub mod view;
 pub mod well_known;
 
@@ -54,6 +55,11 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         ));
     let objects = Router::new()
         .route("/users/{username}/posts/{id}", get(posts::post))
+        // A translation's page (HTML; ActivityStreams requests are sent to the post's id).
+        .route(
+            "/users/{username}/posts/{id}/{lang}",
+            get(translations::post_in_language),
+        )
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::ByAccept,
             cache::layer,
@@ -96,6 +102,14 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route("/users/{username}/allies", get(allies::allies))
         .route("/users/{username}/feed.atom", get(feeds::atom_feed))
         .route("/users/{username}/feed.rss", get(feeds::rss_feed))
+        .route(
+            "/users/{username}/lang/{lang}/feed.atom",
+            get(feeds::atom_feed_in),
+        )
+        .route(
+            "/users/{username}/lang/{lang}/feed.rss",
+            get(feeds::rss_feed_in),
+        )
         .route("/tags/{tag}", get(tags::tag))
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::One,

@@ -10,6 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
@@ -18,11 +19,12 @@ use super::{
     conditional::last_modified,
     error::{WebError, problem},
     negotiate::{Representation, VARY_ACCEPT, negotiate},
+    translations::{self, Alternate},
     view::{PageQuery, Stamp, headline, published},
 };
 use crate::{
     app::AppState,
-    domain::{LocalActor, Post, PostKind, PostState, render},
+    domain::{Language, LocalActor, Post, PostKind, PostState, render},
     federation::{
         objects::post::{Interactions, post_document, post_to_tombstone},
         protocol::context,
@@ -48,7 +50,13 @@ struct TagLink {
 #[template(path = "post.html")]
 struct PostPage<'a> {
     lang: &'a str,
+    /// The post's id, where its ActivityStreams document is.
     url: String,
+    /// This page: the post's id, or its page in one of its other languages.
+    canonical: String,
+    /// Every language version of the post, for `hreflang` links and the language switcher;
+    /// empty when it has only one.
+    alternates: Vec<Alternate>,
     title: String,
     /// Untitled news gets its headline as a heading only screen readers announce.
     titled: bool,
@@ -111,7 +119,11 @@ struct RetractedPage<'a> {
 /// The post `id` of the account `username`, as the public may see it: published or retracted.
 /// Unpublished posts (drafts, in review, scheduled), other accounts' posts and ids that are
 /// not numbers are all "not found".
-async fn load(data: &AppState, username: &str, id: &str) -> Result<(LocalActor, Post), WebError> {
+pub(super) async fn load(
+    data: &AppState,
+    username: &str,
+    id: &str,
+) -> Result<(LocalActor, Post), WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let actor = find_actor(data, username).await?;
     let post = data
@@ -159,12 +171,7 @@ pub async fn post(
             }
         });
     }
-    // Both representations show the post's likes, boosts and replies.
-    let mut modified = post.last_modified().max(actor.updated_at);
-    if let Some(changed) = data.store.interactions_changed_at(post.id).await? {
-        modified = modified.max(changed);
-    }
-    let modified = last_modified(modified);
+    let modified = last_modified(modified_at(&data, &actor, &post).await?);
     let counts = data.store.interaction_counts(post.id).await?;
     Ok(match representation {
         Representation::ActivityJson => {
@@ -190,21 +197,54 @@ pub async fn post(
                 .into_response()
         }
         Representation::Html => {
-            let replies = data.store.approved_replies(post.id).await?;
-            let mut page = post_page(&data, &actor, &post);
-            page.counts = counts;
-            page.replies = replies.iter().map(ReplyItem::from).collect();
-            ([VARY_ACCEPT], [modified], Html(page.render()?)).into_response()
+            let html = html_page(&data, &actor, &post, &post.language, counts).await?;
+            ([VARY_ACCEPT], [modified], Html(html)).into_response()
         }
     })
+}
+
+/// When the post last changed as its page and document show it: both show its likes, boosts
+/// and replies.
+pub(super) async fn modified_at(
+    data: &AppState,
+    actor: &LocalActor,
+    post: &Post,
+) -> Result<DateTime<Utc>, WebError> {
+    let mut modified = post.last_modified().max(actor.updated_at);
+    if let Some(changed) = data.store.interactions_changed_at(post.id).await? {
+        modified = modified.max(changed);
+    }
+    Ok(modified)
+}
+
+/// The post's page in `language` (its own or a translation's), with its approved replies.
+pub(super) async fn html_page(
+    data: &AppState,
+    actor: &LocalActor,
+    post: &Post,
+    language: &Language,
+    counts: Counts,
+) -> Result<String, WebError> {
+    let shown = post.in_language(language).ok_or(WebError::NotFound)?;
+    let replies = data.store.approved_replies(post.id).await?;
+    let base = &data.config.base_url;
+    let mut page = post_page(data, actor, &shown);
+    page.canonical = translations::page_url(base, actor, post, language).into();
+    page.alternates = translations::alternates(base, actor, post, language);
+    page.counts = counts;
+    page.replies = replies.iter().map(ReplyItem::from).collect();
+    Ok(page.render()?)
 }
 
 fn post_page<'a>(data: &AppState, actor: &'a LocalActor, post: &'a Post) -> PostPage<'a> {
     let base = &data.config.base_url;
     let host = data.config.host();
+    let url: String = urls::post(base, actor.username.as_str(), post.id).into();
     PostPage {
         lang: post.language.as_str(),
-        url: urls::post(base, actor.username.as_str(), post.id).into(),
+        canonical: url.clone(),
+        alternates: Vec::new(),
+        url,
         title: headline(post),
         titled: post.title.is_some(),
         kind: match post.kind {

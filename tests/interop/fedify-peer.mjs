@@ -34,6 +34,11 @@
 //   FOLLOW FAILED <handle>: <reason>                       (then exit 3)
 //   INBOX <Type> from <actor id> object <object Type [id] | object id> <raw JSON>
 //   INBOX-UNVERIFIED <Type> from <actor id> reason <reason> <details>
+//   LANGUAGES <Type> <object id> content <tags> name <tags> summary <tags>
+//                         after the INBOX line of a Create or Update carrying an
+//                         Article or Note: the languages Fedify itself read for
+//                         its text (the LanguageStrings of `contents`, `names`,
+//                         `summaries`), comma-separated, `-` for none
 //   INBOX-ERROR <message>
 //   ACCEPT SENT <accept id> for <follow id> to <inbox>
 //   ACCEPT FAILED <follow id>: <reason>
@@ -59,11 +64,13 @@ import {
   Accept,
   Activity,
   Announce,
+  Article,
   Create,
   Delete,
   Endpoints,
   Follow,
   isActor,
+  LanguageString,
   Like,
   Mention,
   Note,
@@ -196,12 +203,38 @@ const logInbox = async (ctx, activity) => {
   );
 };
 
+// The languages of a post's text as Fedify reads them: a multilingual post's
+// nameMap, summaryMap and contentMap become LanguageStrings, each with its
+// locale; a plain `content` is a string without one.
+const logLanguages = async (ctx, activity) => {
+  let object;
+  try {
+    object = await activity.getObject(ctx);
+  } catch (error) {
+    out(`INBOX-ERROR reading the object of ${activity.id?.href}: ${error?.message ?? error}`);
+    return;
+  }
+  if (!(object instanceof Article || object instanceof Note)) return;
+  const tags = (values) =>
+    values.filter((v) => v instanceof LanguageString).map((v) => v.locale.baseName).join(",") ||
+    "-";
+  out(
+    `LANGUAGES ${typeOf(rawJsonOf(ctx))} ${object.id?.href} content ${tags(object.contents)} ` +
+      `name ${tags(object.names)} summary ${tags(object.summaries)}`,
+  );
+};
+
+const logPost = async (ctx, activity) => {
+  await logInbox(ctx, activity);
+  await logLanguages(ctx, activity);
+};
+
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
   .on(Accept, logInbox)
   .on(Reject, logInbox)
-  .on(Create, logInbox)
-  .on(Update, logInbox)
+  .on(Create, logPost)
+  .on(Update, logPost)
   .on(Delete, logInbox)
   .on(Announce, logInbox)
   .on(Undo, async (ctx, undo) => {

@@ -546,6 +546,28 @@ pub mod peer {
     /// Printed when a stdin command failed: `COMMAND FAILED <line>: <reason>`.
     pub const COMMAND_FAILED: &str = "COMMAND FAILED ";
 
+    /// Prefix of the line the peer prints after a Create or Update of a post:
+    /// `LANGUAGES <Type> <object id> content <tags> name <tags> summary <tags>`,
+    /// the languages Fedify read for the post's text.
+    pub fn languages(activity_type: &str, object_id: &str) -> String {
+        format!("LANGUAGES {activity_type} {object_id} ")
+    }
+
+    /// The comma-separated language tags after `field` (`content`, `name` or
+    /// `summary`) in a `LANGUAGES` line, sorted; empty for `-`.
+    pub fn languages_of(line: &str, field: &str) -> Vec<String> {
+        let mut words = line.split_whitespace();
+        let mut tags: Vec<String> = words
+            .by_ref()
+            .skip_while(|word| *word != field)
+            .nth(1)
+            .filter(|tags| *tags != "-")
+            .map(|tags| tags.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        tags.sort();
+        tags
+    }
+
     /// Command: publish a public Note with `text` to the peer's followers.
     pub fn note(text: &str) -> String {
         format!("NOTE {}", one_line(text))

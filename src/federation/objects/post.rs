@@ -77,28 +77,36 @@ pub fn post_to_object(
     let username = actor.username.as_str();
     let id = urls::post(base, username, post.id);
     let (to, cc) = audience(post, actor, base);
-    let (kind, name, summary, content) = match post.kind {
-        PostKind::Statement => (
-            "Article",
-            post.title.clone(),
-            post.display_summary().map(str::to_owned),
-            post.body_html.clone(),
-        ),
-        PostKind::News => {
-            // A news title, if any, leads the text: a Note has no visible name.
-            let content = match &post.title {
-                Some(title) => format!(
-                    "<p><strong>{}</strong></p>{}",
-                    escape(title),
-                    post.body_html
-                ),
-                None => post.body_html.clone(),
-            };
-            ("Note", None, None, content)
-        }
+    let kind = match post.kind {
+        PostKind::Statement => "Article",
+        PostKind::News => "Note",
     };
-    let mut content_map = Map::new();
-    content_map.insert(post.language.to_string(), Value::String(content.clone()));
+    let own = Texts::of(post);
+    let (mut content_map, mut name_map, mut summary_map) = (Map::new(), Map::new(), Map::new());
+    let versions = post
+        .languages()
+        .into_iter()
+        .filter_map(|language| post.in_language(language));
+    for version in versions {
+        let language = version.language.to_string();
+        let texts = Texts::of(&version);
+        content_map.insert(language.clone(), Value::String(texts.content));
+        if let Some(name) = texts.name {
+            name_map.insert(language.clone(), Value::String(name));
+        }
+        if let Some(summary) = texts.summary {
+            summary_map.insert(language, Value::String(summary));
+        }
+    }
+    let Texts {
+        name,
+        summary,
+        content,
+    } = own;
+    // A post in one language says so in contentMap alone, as before translations existed.
+    let translated = !post.translations.is_empty();
+    let name_map = (translated && !name_map.is_empty()).then_some(name_map);
+    let summary_map = (translated && !summary_map.is_empty()).then_some(summary_map);
     let mut tag: Vec<TagObject> = post
         .tags
         .iter()
@@ -121,6 +129,8 @@ pub fn post_to_object(
         summary,
         content,
         content_map,
+        name_map,
+        summary_map,
         media_type: "text/html",
         // An imported post points readers to where it was first published.
         url: post.original_url.clone().unwrap_or_else(|| id.clone()),
@@ -151,6 +161,39 @@ pub fn post_to_object(
         ),
         kind,
         id,
+    }
+}
+
+/// What the object says in one language.
+struct Texts {
+    name: Option<String>,
+    summary: Option<String>,
+    content: String,
+}
+
+impl Texts {
+    /// A statement has all three; news only `content`, which a title, if any, leads: a Note
+    /// has no visible name, and Mastodon would show a Note's summary as a content warning.
+    fn of(post: &Post) -> Self {
+        match post.kind {
+            PostKind::Statement => Self {
+                name: post.title.clone(),
+                summary: post.display_summary().map(str::to_owned),
+                content: post.body_html.clone(),
+            },
+            PostKind::News => Self {
+                name: None,
+                summary: None,
+                content: match &post.title {
+                    Some(title) => format!(
+                        "<p><strong>{}</strong></p>{}",
+                        escape(title),
+                        post.body_html
+                    ),
+                    None => post.body_html.clone(),
+                },
+            },
+        }
     }
 }
 

@@ -22,8 +22,17 @@ pub struct PostObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     pub content: String,
-    /// The content keyed by language, so clients know what language it is in.
+    /// The content keyed by language, so clients know what language it is in: the post's own
+    /// language first (Mastodon takes the first entry as the post's language), then its
+    /// translations. Keys keep their order: serde_json's `preserve_order` is on.
     pub content_map: Map<String, Value>,
+    /// The title in every language, in the same order; only for statements with translations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_map: Option<Map<String, Value>>,
+    /// The summary in every language, in the same order; only for statements with
+    /// translations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary_map: Option<Map<String, Value>>,
     pub media_type: &'static str,
     pub url: Url,
     pub published: DateTime<Utc>,

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod posts;
+pub mod translations;
 
 use axum::{
     Json, Router,
@@ -49,6 +50,7 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(posts::create, posts::list))
         .routes(routes!(posts::show, posts::update, posts::delete))
+        .routes(routes!(translations::put, translations::delete))
         .split_for_parts()
 }
 

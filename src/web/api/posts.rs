@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiJson, auth::ApiUser};
+use super::{
+    ApiError, ApiJson,
+    auth::ApiUser,
+    translations::{TranslationView, translation_views},
+};
 use crate::{
     domain::{LocalActor, Post, PostState},
     editorial::{self, Change, Compose},
@@ -86,6 +90,8 @@ pub struct PostView {
     pub pinned: bool,
     /// A joint statement's signatories, the publishing account first; empty otherwise.
     pub signatories: Vec<Signatory>,
+    /// The post's other language versions, in the order they were added.
+    pub translations: Vec<TranslationView>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -105,7 +111,7 @@ pub struct Problem {
     pub detail: String,
 }
 
-fn view(base: &url::Url, actor: &LocalActor, post: &Post) -> PostView {
+pub(super) fn view(base: &url::Url, actor: &LocalActor, post: &Post) -> PostView {
     let url = urls::post(base, actor.username.as_str(), post.id).to_string();
     PostView {
         id: post.id,
@@ -124,6 +130,7 @@ fn view(base: &url::Url, actor: &LocalActor, post: &Post) -> PostView {
         edited_at: post.edited_at,
         pinned: post.pinned_at.is_some(),
         signatories: signatories(base, &crate::config::authority(base), actor, post),
+        translations: translation_views(base, actor, post),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod reports;
 pub mod session;
 pub mod setup;
 pub mod throttle;
+pub mod translations;
 
 use std::sync::Arc;
 
@@ -69,6 +70,14 @@ pub fn router() -> Router {
             get(posts::confirm_delete).post(posts::delete),
         )
         .route("/editor/posts/{id}/pin", post(posts::pin))
+        .route(
+            "/editor/posts/{id}/translations",
+            get(translations::page).post(translations::save),
+        )
+        .route(
+            "/editor/posts/{id}/translations/remove",
+            post(translations::remove),
+        )
         .route(
             "/editor/accounts/{username}/profile",
             get(profile::page).post(profile::save),

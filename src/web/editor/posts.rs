@@ -295,6 +295,8 @@ struct WritePage<'a> {
     kept_image: Option<ImageView>,
     max_alt: usize,
     scheduled: Option<Stamp>,
+    /// The post's other language versions (existing posts only).
+    translations: Vec<super::translations::TranslationItem>,
 }
 
 #[derive(Template)]
@@ -374,6 +376,7 @@ fn render_new(
         kept_image,
         max_alt: media::MAX_ALT_CHARS,
         scheduled: None,
+        translations: Vec::new(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -542,6 +545,10 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "scheduled" => "Scheduled: it will be published at the time shown.",
         "published" => "Published. Followers' servers receive it within moments.",
         "corrected" => "Correction saved. Followers' servers receive an Update.",
+        "translated" => {
+            "Language version saved. Followers' servers of a published post receive an Update."
+        }
+        "untranslated" => "Language version removed.",
         "pinned" => "Pinned to the profile.",
         "unpinned" => "Unpinned from the profile.",
         _ => return None,
@@ -611,6 +618,7 @@ fn render_edit(
             .scheduled_at
             .filter(|_| post.state == PostState::Scheduled)
             .map(Stamp::new),
+        translations: super::translations::items(base, actor, post),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
