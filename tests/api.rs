@@ -432,6 +432,7 @@ async fn translations_are_put_listed_and_removed_with_the_rules_of_editing() {
     .await;
     let (status, body, headers) = api.call(Method::DELETE, &path, Some(&editor), None).await;
     assert_problem(status, StatusCode::NOT_FOUND, &body, &headers);
+    assert_eq!(body["detail"], "This post has no version in `es`.");
     api.server.stop().await;
 }
 

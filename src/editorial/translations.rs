@@ -74,19 +74,21 @@ pub async fn translate(
     Ok((actor, post))
 }
 
-/// Removes the version of post `id` in `lang`.
+/// Removes the version of post `id` in `lang`; None if the post has no version in `lang`.
 pub async fn remove(
     data: &FederationData,
     user: &User,
     id: i64,
     lang: &str,
-) -> EditorialResult<(LocalActor, Post)> {
+) -> EditorialResult<Option<(LocalActor, Post)>> {
     let (actor, post) = editable(data, user, id).await?;
     let language = language(lang)?;
     let base = &data.config.base_url;
-    let post = translations::remove_translation(&data.store, base, &actor, &post, &language)
-        .await?
-        .ok_or(EditorialError::NotFound)?;
+    let Some(post) =
+        translations::remove_translation(&data.store, base, &actor, &post, &language).await?
+    else {
+        return Ok(None);
+    };
     audit(
         data,
         user,
@@ -95,5 +97,5 @@ pub async fn remove(
         &post,
     )
     .await?;
-    Ok((actor, post))
+    Ok(Some((actor, post)))
 }

@@ -2,7 +2,11 @@
 //! post. The same people who may correct the post may do this; a published post's followers
 //! receive an Update.
 
-use axum::{extract::Path, http::StatusCode};
+use axum::{
+    extract::Path,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +19,7 @@ use crate::{
     domain::{LocalActor, Post, Translation},
     editorial::translations::{self, Translate},
     federation::urls,
+    web::error::problem,
 };
 
 /// One language version of a post as it is written.
@@ -107,7 +112,14 @@ pub async fn put(
 pub async fn delete(
     caller: ApiUser,
     Path((id, lang)): Path<(i64, String)>,
-) -> Result<StatusCode, ApiError> {
-    translations::remove(&caller.data, &caller.user, id, &lang).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Response, ApiError> {
+    Ok(
+        match translations::remove(&caller.data, &caller.user, id, &lang).await? {
+            Some(_) => StatusCode::NO_CONTENT.into_response(),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                &format!("This post has no version in `{lang}`."),
+            ),
+        },
+    )
 }

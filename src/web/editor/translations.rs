@@ -188,8 +188,11 @@ pub async fn remove(
     Path(id): Path<String>,
     EditorForm { editor, form, .. }: EditorForm<RemoveForm>,
 ) -> EditorResult<Response> {
-    let (_, post) =
-        translations::remove(&editor.data, &editor.user, post_id(&id)?, &form.lang).await?;
+    let (_, post) = translations::remove(&editor.data, &editor.user, post_id(&id)?, &form.lang)
+        .await?
+        .ok_or_else(|| {
+            EditorError::BadRequest(format!("this post has no version in `{}`", form.lang))
+        })?;
     changed(&editor.data);
     Ok(see_other(&format!(
         "/editor/posts/{}?done=untranslated",
