@@ -229,6 +229,7 @@ mod tests {
             body_md: "Estamos *con* ellas.".into(),
             body_html: String::new(),
             excerpt: String::new(),
+            tags: Vec::new(),
             updated_at: p.created_at,
         });
         let text = markdown_for(&p, "isg");

@@ -102,7 +102,7 @@ async fn a_statement_in_english_spanish_and_german_is_one_object_with_a_page_and
             "--summary",
             "Estamos con las trabajadoras.",
             "--body",
-            "Estamos con las **trabajadoras** de #Acme. <script>alert(1)</script>",
+            "Estamos con las **trabajadoras** de #Acme en #Huelga. <script>alert(1)</script>",
         ],
     )
     .await
@@ -159,6 +159,19 @@ async fn a_statement_in_english_spanish_and_german_is_one_object_with_a_page_and
         "rendered and sanitized like the post's own body: {es_html}"
     );
     assert!(es_html.contains("class=\"mention hashtag\""), "{es_html}");
+    // The post is found under every version's hashtags, each once.
+    let hashtags: Vec<&str> = document["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(hashtags, ["#Acme", "#Huelga"], "{document}");
+    let (_, tag_page) = text(&server.url("/tags/huelga")).await;
+    assert!(
+        tag_page.contains("Solidarity with the strike"),
+        "{tag_page}"
+    );
 
     let pages = [
         ("en", url.clone(), "Solidarity with the strike"),
@@ -509,7 +522,7 @@ async fn the_languages_of_an_account_and_its_posts_in_one_language_on_both_datab
                 Language::parse(lang).unwrap(),
                 Some(title.into()),
                 None,
-                "Text.".into(),
+                format!("Text #{title}."),
             )
             .unwrap();
             let post = store.post_by_id(translated).await.unwrap().unwrap();
@@ -541,6 +554,32 @@ async fn the_languages_of_an_account_and_its_posts_in_one_language_on_both_datab
                 .unwrap()
                 .is_empty()
         );
+
+        // Tag pages list the post under every version's hashtags, also after its own text is
+        // corrected, until the version with the hashtag is removed.
+        let tagged = |tag: &'static str| {
+            let store = store.clone();
+            async move { ids(store.posts_with_tag(tag, 20, 0).await.unwrap()) }
+        };
+        assert_eq!(tagged("solidaridad").await, [translated], "{backend}");
+        let corrected = statement("Solidarity!", "Still.", "We stand #together.", "en");
+        let rendered = publish::render(&corrected, &server.base, Vec::new());
+        publish::edit_post(&store, &server.base, &actor, &post, &corrected, &rendered)
+            .await
+            .unwrap();
+        assert_eq!(tagged("together").await, [translated], "{backend}");
+        assert!(tagged("acme").await.is_empty(), "{backend}: no longer used");
+        assert_eq!(
+            tagged("solidaridad").await,
+            [translated],
+            "{backend}: kept on edit"
+        );
+        let post = store.post_by_id(translated).await.unwrap().unwrap();
+        translations::remove_translation(&store, &server.base, &actor, &post, &es)
+            .await
+            .unwrap();
+        assert!(tagged("solidaridad").await.is_empty(), "{backend}");
+        assert_eq!(tagged("solidarität").await, [translated], "{backend}");
         store.close().await;
         server.stop().await;
     }

@@ -9,6 +9,8 @@ CREATE TABLE post_translations (
     body_md    TEXT NOT NULL,
     body_html  TEXT NOT NULL,
     excerpt    TEXT NOT NULL,
+    -- The hashtags its text uses, as written (JSON); post_tags holds every version's.
+    tags_json  TEXT NOT NULL DEFAULT '[]',
     -- Unix ms. Versions are listed in the order they were first added.
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

@@ -17,6 +17,8 @@ pub struct Translation {
     /// Rendered and sanitized exactly as the post's own body is.
     pub body_html: String,
     pub excerpt: String,
+    /// The hashtags its text uses, without `#`, as written.
+    pub tags: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -58,6 +60,19 @@ impl Post {
         self.translations.iter().find(|t| &t.language == language)
     }
 
+    /// The hashtags of every version, the post's own first, each once (in any case): what the
+    /// post is found under on tag pages and on other servers.
+    pub fn all_tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = Vec::new();
+        let versions = std::iter::once(&self.tags).chain(self.translations.iter().map(|t| &t.tags));
+        for tag in versions.flatten() {
+            if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+                tags.push(tag.clone());
+            }
+        }
+        tags
+    }
+
     /// The post as a reader of `language` sees it: its own text, or a translation's title,
     /// summary and body in place of its own. None if it has no version in that language.
     pub fn in_language(&self, language: &Language) -> Option<Post> {
@@ -71,6 +86,7 @@ impl Post {
             body_md: translation.body_md.clone(),
             body_html: translation.body_html.clone(),
             excerpt: translation.excerpt.clone(),
+            tags: translation.tags.clone(),
             language: translation.language.clone(),
             ..self.clone()
         })

@@ -134,7 +134,7 @@ impl From<MediaRow> for Media {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -452,7 +452,14 @@ impl Tx {
         .bind(post.id)
         .execute(&mut *self.inner)
         .await?;
-        self.replace_tags(post.id, &rendered.tags).await?;
+        // The translations' hashtags stay: a post is found under every version's.
+        let mut tags = rendered.tags.clone();
+        tags.extend(
+            post.translations
+                .iter()
+                .flat_map(|t| t.tags.iter().cloned()),
+        );
+        self.replace_tags(post.id, &tags).await?;
         self.bump_site_version().await
     }
 
@@ -516,7 +523,8 @@ impl Tx {
         self.bump_site_version().await
     }
 
-    async fn replace_tags(&mut self, post_id: i64, tags: &[String]) -> StoreResult<()> {
+    /// Sets the hashtags a post is listed under (its tag pages), in any case, each once.
+    pub(super) async fn replace_tags(&mut self, post_id: i64, tags: &[String]) -> StoreResult<()> {
         sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
             .bind(post_id)
             .execute(&mut *self.inner)

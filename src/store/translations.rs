@@ -8,7 +8,10 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, FromRow};
 
-use super::{Store, StoreError, StoreResult, Tx, now_millis, posts::RenderedPost};
+use super::{
+    Store, StoreError, StoreResult, Tx, now_millis,
+    posts::{RenderedPost, json},
+};
 use crate::domain::{Language, Post, PostDraft, Translation};
 
 #[derive(FromRow)]
@@ -20,6 +23,7 @@ struct TranslationRow {
     body_md: String,
     body_html: String,
     excerpt: String,
+    tags_json: String,
     updated_at: i64,
 }
 
@@ -29,6 +33,7 @@ impl TranslationRow {
         Ok(Translation {
             language: Language::parse(&self.language)
                 .map_err(|_| corrupt("translation language"))?,
+            tags: serde_json::from_str(&self.tags_json).map_err(|_| corrupt("translation tags"))?,
             updated_at: chrono::DateTime::from_timestamp_millis(self.updated_at)
                 .ok_or_else(|| corrupt("translation time"))?,
             title: self.title,
@@ -38,6 +43,21 @@ impl TranslationRow {
             excerpt: self.excerpt,
         })
     }
+}
+
+/// The hashtags of the post's own text, of `others` of its translations and `added`: what
+/// its tag pages list it under once a version is added, replaced or removed.
+fn version_tags<'a>(
+    post: &Post,
+    others: impl Iterator<Item = &'a Translation>,
+    added: &[String],
+) -> Vec<String> {
+    let mut tags = post.tags.clone();
+    for translation in others {
+        tags.extend(translation.tags.iter().cloned());
+    }
+    tags.extend(added.iter().cloned());
+    tags
 }
 
 /// The translations of each of `post_ids`, in the order they were added, in one query.
@@ -52,7 +72,7 @@ pub(super) async fn translations_of(
     // One placeholder per post; the SQL text is built only from "$n" markers.
     let placeholders: Vec<String> = (1..=post_ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT post_id, language, title, summary, body_md, body_html, excerpt, updated_at \
+        "SELECT post_id, language, title, summary, body_md, body_html, excerpt, tags_json, updated_at \
          FROM post_translations WHERE post_id IN ({}) ORDER BY post_id, created_at, language",
         placeholders.join(", ")
     );
@@ -103,11 +123,12 @@ impl Tx {
         let now = now_millis();
         sqlx::query(
             "INSERT INTO post_translations (post_id, language, title, summary, body_md, body_html, \
-             excerpt, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             excerpt, tags_json, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
              ON CONFLICT (post_id, language) DO UPDATE SET title = excluded.title, \
              summary = excluded.summary, body_md = excluded.body_md, \
              body_html = excluded.body_html, excerpt = excluded.excerpt, \
-             updated_at = excluded.updated_at",
+             tags_json = excluded.tags_json, updated_at = excluded.updated_at",
         )
         .bind(post.id)
         .bind(draft.language.as_str().to_owned())
@@ -116,9 +137,16 @@ impl Tx {
         .bind(draft.body_md.clone())
         .bind(rendered.body_html.clone())
         .bind(rendered.excerpt.clone())
+        .bind(json(&rendered.tags)?)
         .bind(now)
         .execute(&mut *self.inner)
         .await?;
+        let others = post
+            .translations
+            .iter()
+            .filter(|t| t.language != draft.language);
+        let tags = version_tags(post, others, &rendered.tags);
+        self.replace_tags(post.id, &tags).await?;
         self.mark_changed(post.id, now).await
     }
 
@@ -136,6 +164,9 @@ impl Tx {
                 .await?
                 .rows_affected();
         if removed > 0 {
+            let others = post.translations.iter().filter(|t| &t.language != language);
+            self.replace_tags(post.id, &version_tags(post, others, &[]))
+                .await?;
             self.mark_changed(post.id, now_millis()).await?;
         }
         Ok(removed > 0)

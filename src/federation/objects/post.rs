@@ -108,7 +108,7 @@ pub fn post_to_object(
     let name_map = (translated && !name_map.is_empty()).then_some(name_map);
     let summary_map = (translated && !summary_map.is_empty()).then_some(summary_map);
     let mut tag: Vec<TagObject> = post
-        .tags
+        .all_tags()
         .iter()
         .map(|t| TagObject {
             kind: "Hashtag",
