@@ -151,7 +151,10 @@ async fn every_document_declares_every_term_it_uses() {
         Some(3),
         "the joint statement's document is among those checked: {joint_document}"
     );
-    let (_, served) = documents.iter().find(|(name, _)| name == "article").unwrap();
+    let (_, served) = documents
+        .iter()
+        .find(|(name, _)| name == "article")
+        .unwrap();
     for map in ["nameMap", "summaryMap", "contentMap"] {
         assert_eq!(served[map].as_object().unwrap().len(), 2, "{map}: {served}");
     }
