@@ -9,8 +9,12 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::{Config, DatabaseUrl},
     federation::{
-        delivery::worker, http_client, inbox::ActorFetches, keys,
-        objects::instance_actor::InstanceActor, rate_limit::RateLimiter,
+        delivery::{self, worker},
+        http_client,
+        inbox::ActorFetches,
+        keys,
+        objects::instance_actor::InstanceActor,
+        rate_limit::RateLimiter,
     },
     store::{Backend, Store, StoreError},
     web::{self, cache::PublicCache},
@@ -63,6 +67,19 @@ pub struct Inner {
     pub inbox_limiter: RateLimiter,
     /// Concurrent inbox requests of one unknown actor fetch it once.
     pub actor_fetches: ActorFetches,
+    /// The delivery worker's time limits.
+    pub delivery: delivery::Settings,
+}
+
+/// What may be changed about a process beyond its configuration: the delivery worker's time
+/// limits (`serve --shutdown-grace`), and for tests, the resolver of outgoing host names.
+#[derive(Clone, Default)]
+pub struct Tuning {
+    pub delivery: delivery::Settings,
+    /// Resolves host names for outgoing requests in place of the system's resolver, so a
+    /// test can make a name fail (or point at loopback) without a DNS query leaving the
+    /// machine. It replaces the check of resolved addresses too: tests only.
+    pub resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
 impl Deref for AppState {
@@ -83,6 +100,11 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
 impl AppState {
     /// Connects, migrates, and makes the instance actor's keys on first start.
     pub async fn prepare(config: Config) -> Result<Self, StartError> {
+        Self::prepare_with(config, Tuning::default()).await
+    }
+
+    /// [`AppState::prepare`] with other limits, or another resolver.
+    pub async fn prepare_with(config: Config, tuning: Tuning) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
         let (public, private) = match store.instance_keys().await? {
             Some(keys) => keys,
@@ -93,7 +115,7 @@ impl AppState {
                     .await?
             }
         };
-        let http = http_client::build(&config)?;
+        let http = http_client::build_with(&config, tuning.resolver)?;
         let instance_actor = InstanceActor::new(&config.base_url, public, private);
         Ok(Self(Arc::new(Inner {
             config,
@@ -103,6 +125,7 @@ impl AppState {
             public_cache: PublicCache::new(),
             inbox_limiter: RateLimiter::inbox(),
             actor_fetches: ActorFetches::default(),
+            delivery: tuning.delivery,
         })))
     }
 
@@ -166,12 +189,13 @@ pub fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// delivery worker hand unfinished work back to the queue, and returns.
 pub async fn run(
     config: Config,
+    tuning: Tuning,
     role: Role,
     listener: Option<TcpListener>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
     check_role(&config, role)?;
-    let state = AppState::prepare(config).await?;
+    let state = AppState::prepare_with(config, tuning).await?;
     run_prepared(state, role, listener, shutdown).await
 }
 

@@ -26,8 +26,25 @@ pub enum MediaError {
     MissingAlt,
     #[error("the alt text is longer than {MAX_ALT_CHARS} characters")]
     AltTooLong,
-    #[error("cannot store the image: {0}")]
-    Io(#[from] std::io::Error),
+    /// The disk (or the user's quota) is full: the upload can be tried again once an
+    /// administrator has made room. Nothing of it was kept.
+    #[error(
+        "the server has no room left to store the image; nothing was saved (tell an administrator)"
+    )]
+    DiskFull,
+    /// Any other failure to write; the cause is logged, not shown (it names server paths).
+    #[error("the server could not store the image; nothing was saved")]
+    Io(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for MediaError {
+    fn from(err: std::io::Error) -> Self {
+        // ENOSPC and EDQUOT; `StorageFull` and `QuotaExceeded` are the stable names.
+        match err.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::DiskFull,
+            _ => Self::Io(err),
+        }
+    }
 }
 
 /// The folder media files live in.
@@ -78,13 +95,19 @@ pub async fn store_image(data_dir: &Path, bytes: &[u8], alt: &str) -> Result<New
         let written = async {
             let mut file = tokio::fs::File::create(&temporary).await?;
             file.write_all(bytes).await?;
+            // tokio's File writes in the background: a failed write (ENOSPC) is reported by
+            // the next flush, and `sync_all` alone would report only its own error.
+            file.flush().await?;
             file.sync_all().await?;
             tokio::fs::rename(&temporary, &target).await
         }
         .await;
         if let Err(err) = written {
-            // Whatever was written is not an image anyone may see: remove it.
+            // Whatever was written is not an image anyone may see: remove it. The post or
+            // profile that wanted it is not saved either (its handler stops at this error),
+            // so the database never names a file that is not there.
             let _ = tokio::fs::remove_file(&temporary).await;
+            tracing::error!(error = %err, file = %target.display(), "an upload could not be stored");
             return Err(err.into());
         }
     }

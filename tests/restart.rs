@@ -4,65 +4,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-
-use common::{Peer, eventually};
+use common::{
+    Peer,
+    binary::{broadside, free_port, serve},
+    eventually,
+};
 use reqwest::StatusCode;
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn broadside(dir: &std::path::Path, port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_broadside"));
-    command
-        .current_dir(dir)
-        .env("BROADSIDE_BASE_URL", format!("http://localhost:{port}"))
-        .env("BROADSIDE_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "BROADSIDE_DATABASE_URL",
-            format!("sqlite://{}/broadside.db", dir.display()),
-        )
-        .env("BROADSIDE_DATA_DIR", dir.join("data"))
-        .env("BROADSIDE_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("BROADSIDE_LOG", "warn");
-    command
-}
-
-async fn serve(dir: &std::path::Path, port: u16) -> Server {
-    let child = broadside(dir, port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child };
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    eventually("the server to answer", || {
-        let url = url.clone();
-        async move {
-            reqwest::get(&url)
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK)
-        }
-    })
-    .await;
-    server
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn an_accept_in_flight_survives_sigkill_and_restart() {
@@ -86,7 +33,7 @@ async fn an_accept_in_flight_survives_sigkill_and_restart() {
     let alice = peer.add_actor("alice");
     peer.hang_inbox(1); // the first delivery stalls, so the crash comes mid-send
 
-    let mut server = serve(dir.path(), port).await;
+    let mut server = serve(dir.path(), port, &[]).await;
     let actor = format!("http://localhost:{port}/users/isg");
     let response = alice
         .post(
@@ -99,7 +46,7 @@ async fn an_accept_in_flight_survives_sigkill_and_restart() {
 
     server.child.kill().unwrap(); // SIGKILL: no chance to clean up
     server.child.wait().unwrap();
-    let _server = serve(dir.path(), port).await;
+    let _server = serve(dir.path(), port, &[]).await;
 
     eventually("the Accept to be delivered again after the restart", || {
         let peer = peer.clone();
@@ -167,7 +114,7 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
         peers.push(peer);
     }
 
-    let mut server = serve(dir.path(), port).await;
+    let mut server = serve(dir.path(), port, &[]).await;
     let published = broadside(dir.path(), port)
         .args([
             "post",
@@ -199,9 +146,13 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
         async move { peers.iter().step_by(3).all(|p| !p.received().is_empty()) }
     })
     .await;
+    // The kill must come mid-fan-out: the stalled servers' deliveries are claimed and still
+    // unanswered, so they are in the queue under a lease the dead process held.
+    let before = store.delivery_counts().await.unwrap();
+    assert!(before.queued >= 10, "{before:?}");
     server.child.kill().unwrap(); // SIGKILL in the middle of the fan-out
     server.child.wait().unwrap();
-    let _server = serve(dir.path(), port).await;
+    let _server = serve(dir.path(), port, &[]).await;
 
     eventually("every follower's server to receive the Create", || {
         let peers = peers.clone();
@@ -209,6 +160,15 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
             peers
                 .iter()
                 .all(|p| p.received().iter().any(|r| r.activity["type"] == "Create"))
+        }
+    })
+    .await;
+    // And the queue agrees: every delivery done, none given up.
+    eventually("the queue to record every delivery", || {
+        let store = store.clone();
+        async move {
+            let counts = store.delivery_counts().await.unwrap();
+            counts.queued == 0 && counts.failed == 0 && counts.delivered == 30
         }
     })
     .await;
@@ -270,7 +230,7 @@ async fn a_post_scheduled_while_the_server_was_down_is_published_once_it_is_back
     .await
     .unwrap();
 
-    let _server = serve(dir.path(), port).await;
+    let _server = serve(dir.path(), port, &[]).await;
     let create = peer.wait_for("Create").await;
     assert!(create.signature_valid);
     assert!(

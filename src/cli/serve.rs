@@ -14,6 +14,10 @@ pub struct ServeArgs {
     /// Which part to run in this process; web and worker apart need PostgreSQL.
     #[arg(long, value_enum, default_value_t = Role::All)]
     pub role: Role,
+    /// On SIGTERM or Ctrl-C, how many seconds deliveries in flight may still finish before
+    /// they are handed back to the queue for the next start.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::federation::delivery::DEFAULT_SHUTDOWN_GRACE.as_secs())]
+    pub shutdown_grace: u64,
 }
 
 pub async fn serve(config: Config, args: ServeArgs) -> CliResult {
@@ -48,7 +52,14 @@ pub async fn serve(config: Config, args: ServeArgs) -> CliResult {
         );
     }
     store.close().await;
-    app::run(config, args.role, listener, shutdown).await?;
+    let tuning = app::Tuning {
+        delivery: crate::federation::delivery::Settings {
+            shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
+            ..Default::default()
+        },
+        resolver: None,
+    };
+    app::run(config, tuning, args.role, listener, shutdown).await?;
     Ok(())
 }
 

@@ -37,6 +37,21 @@ pub enum TargetError {
 }
 
 pub fn build(config: &Config) -> Result<reqwest::Client, ClientError> {
+    build_with(config, None)
+}
+
+/// [`build`], resolving host names with `resolver` instead of the checking system resolver
+/// (a seam for tests, which must not send DNS queries off the machine).
+pub fn build_with(
+    config: &Config,
+    resolver: Option<std::sync::Arc<dyn reqwest::dns::Resolve>>,
+) -> Result<reqwest::Client, ClientError> {
+    let resolver = resolver.unwrap_or_else(|| {
+        std::sync::Arc::new(ValidatingDnsResolver::new(
+            Vec::new(),
+            !config.allow_private_networks,
+        ))
+    });
     let user_agent = format!(
         "Broadside/{} (+{})",
         env!("CARGO_PKG_VERSION"),
@@ -50,10 +65,7 @@ pub fn build(config: &Config) -> Result<reqwest::Client, ClientError> {
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(60))
-        .dns_resolver(std::sync::Arc::new(ValidatingDnsResolver::new(
-            Vec::new(),
-            !config.allow_private_networks,
-        )));
+        .dns_resolver(resolver);
     if let Some(pem) = &config.extra_ca_pem {
         let certificates =
             reqwest::Certificate::from_pem_bundle(pem).map_err(ClientError::Certificate)?;

@@ -53,6 +53,24 @@ pub struct StoredActivity {
     pub body: String,
 }
 
+/// One delivery as it stands, for operators and tests: where it goes, how it went last, and
+/// when it is tried next.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryState {
+    pub id: i64,
+    pub outbox_activity_id: i64,
+    pub inbox: String,
+    /// `queued`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    /// When it is tried next (Unix ms), if still queued.
+    pub next_attempt_at: i64,
+    /// Until when a worker holds it (Unix ms); 0 when nobody does.
+    pub locked_until: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+}
+
 /// How many deliveries are in each state, for operators and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
@@ -367,6 +385,18 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Every delivery to one host (`host[:port]`), oldest first.
+    pub async fn deliveries_to_host(&self, host: &str) -> StoreResult<Vec<DeliveryState>> {
+        let rows = sqlx::query_as(
+            "SELECT id, outbox_activity_id, inbox, state, attempts, next_attempt_at, \
+             locked_until, last_status, last_error FROM deliveries WHERE host = $1 ORDER BY id",
+        )
+        .bind(host.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
     }
 
     pub async fn delivery_counts(&self) -> StoreResult<DeliveryCounts> {

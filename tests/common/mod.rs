@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+pub mod binary;
+
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -136,14 +138,38 @@ impl TestServer {
 
     /// A server whose settings `adjust` changes before it starts (authorized fetch, say).
     pub async fn start_configured(backend: &str, adjust: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::new(backend).await;
+        Self::launch(
+            TestDb::new(backend).await,
+            None,
+            app::Tuning::default(),
+            adjust,
+        )
+        .await
+    }
+
+    /// A server on `db` with other limits or resolver (`tuning`), reaching its database at
+    /// `database` (a proxy in front of it, say) when given, else at `db`'s own URL.
+    pub async fn start_with(
+        db: TestDb,
+        database: Option<DatabaseUrl>,
+        tuning: app::Tuning,
+    ) -> Self {
+        Self::launch(db, database, tuning, |_| {}).await
+    }
+
+    async fn launch(
+        db: TestDb,
+        database: Option<DatabaseUrl>,
+        tuning: app::Tuning,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             base_url: Url::parse(&format!("http://localhost:{}", addr.port())).unwrap(),
             listen: addr,
-            database: db.url.clone(),
+            database: database.unwrap_or_else(|| db.url.clone()),
             data_dir: data_dir.path().to_path_buf(),
             allow_private_networks: true,
             extra_ca_pem: None,
@@ -153,7 +179,9 @@ impl TestServer {
         };
         adjust(&mut config);
         let (stop, shutdown) = watch::channel(false);
-        let state = AppState::prepare(config.clone()).await.unwrap();
+        let state = AppState::prepare_with(config.clone(), tuning)
+            .await
+            .unwrap();
         let run_state = state.clone();
         let task = tokio::spawn(async move {
             app::run_prepared(run_state, Role::All, Some(listener), shutdown)

@@ -6,6 +6,8 @@ mod recorder;
 mod single_flight;
 pub mod worker;
 
+use std::time::Duration;
+
 use serde::Serialize;
 use url::Url;
 
@@ -36,6 +38,34 @@ pub fn retry_delay(failed_attempts: i64) -> Option<std::time::Duration> {
     let index = usize::try_from(failed_attempts.checked_sub(1)?).ok()?;
     RETRY_SCHEDULE.get(index).copied()
 }
+
+/// The delivery worker's time limits. Production runs with the defaults (`serve
+/// --shutdown-grace` sets the grace); tests shorten them so a fault shows within a second
+/// instead of waiting out ten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long one delivery may take, connecting and the answer's head included. A receiver
+    /// that accepts the connection and never answers, or answers a few bytes a second, is
+    /// cut off then and the delivery retried on the schedule.
+    pub request_timeout: Duration,
+    /// On shutdown, how long sends in flight may still finish. What is unfinished then is
+    /// handed back to the queue untried (neither failed nor counted as an attempt), so the
+    /// next start sends it.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            request_timeout: crate::federation::http_client::REQUEST_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// The default [`Settings::shutdown_grace`]: well inside systemd's 90 s (and the unit in
+/// docs/OPERATIONS.md, 30 s), and as long as a delivery may take by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// An activity to send: its id and type, who signs it, and the post it is about.
 #[derive(Debug, Clone, Copy)]

@@ -57,8 +57,6 @@ const LEASE: Duration = Duration::from_secs(120);
 /// CLI, a web-only server) or falling due for a retry. The look is one indexed `SELECT`
 /// while idle.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// How long shutdown waits for sends in flight before handing them back to the queue.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Received activity ids are remembered this long (senders retry for days, not weeks).
 const REMEMBER_RECEIVED: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Finished deliveries are kept this long for operators, then pruned.
@@ -186,7 +184,7 @@ async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: Ha
     let pending = in_flight.len();
     if pending > 0 {
         tracing::info!(pending, "waiting for deliveries in flight");
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let _ = tokio::time::timeout(state.delivery.shutdown_grace, async {
             while let Some(done) = in_flight.join_next().await {
                 forget(&mut unfinished, done);
             }
@@ -460,20 +458,32 @@ async fn attempt(state: &AppState, senders: &Senders, delivery: &ClaimedDelivery
         .post(inbox.as_str())
         .headers(headers)
         .body(activity.body.clone())
+        // The whole exchange up to the answer's head: a receiver that never answers, or
+        // trickles its answer, cannot hold this send (and one of its host's slots) longer.
+        .timeout(state.delivery.request_timeout)
         .send()
         .await;
     match response {
         Ok(response) => classify(response.status(), response.headers()),
         Err(err) => Outcome::Retry {
             status: None,
-            error: describe(&err),
+            error: describe(&err, state.delivery.request_timeout),
             not_before: None,
         },
     }
 }
 
-fn describe(err: &reqwest::Error) -> String {
-    let mut message = err.to_string();
+/// The error of a send, for operators: what kind of failure first (the part to act on),
+/// then every cause reqwest and the layers under it give.
+fn describe(err: &reqwest::Error, timeout: Duration) -> String {
+    let kind = if err.is_timeout() {
+        format!("no answer within {} ms", timeout.as_millis())
+    } else if err.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut message = format!("{kind}: {err}");
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         message.push_str(": ");
@@ -542,17 +552,22 @@ fn classify(status: StatusCode, headers: &HeaderMap) -> Outcome {
     }
 }
 
-/// `Retry-After` in seconds or as an HTTP date, capped at a day.
+/// The longest wait a `Retry-After` can ask for; past it the receiver gets our schedule's
+/// wait, so a wrong header cannot park a delivery for weeks.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` in seconds or as an HTTP date (any of the three forms RFC 9110 allows),
+/// capped at [`MAX_RETRY_AFTER`]. A date in the past asks for no wait.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            (at.with_timezone(&Utc) - Utc::now()).to_std().ok()?
-        }
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
     };
-    Some(wait.min(Duration::from_secs(24 * 3600)))
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -619,5 +634,26 @@ mod tests {
             Some(Duration::from_secs(86400))
         );
         assert_eq!(retry_after(&headers_with_retry_after("soon")), None);
+    }
+
+    // Covers: Retry-After as an HTTP date in the obsolete forms RFC 9110 still asks
+    // receivers to read, and a date already past, which asks for no wait at all.
+    #[test]
+    fn retry_after_dates_in_every_form_and_in_the_past() {
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                retry_after(&headers_with_retry_after(past)),
+                Some(Duration::ZERO),
+                "{past}"
+            );
+        }
+        assert_eq!(
+            retry_after(&headers_with_retry_after("Fri, 31 Dec 9999 23:59:59 GMT")),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 }
