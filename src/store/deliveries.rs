@@ -371,6 +371,23 @@ impl Store {
         Ok(())
     }
 
+    /// Hands claimed deliveries back untried (no attempt counted), claimable again from
+    /// `until` (Unix ms): the worker does so when their host already has enough in hand.
+    pub async fn defer_deliveries(&self, ids: &[i64], until: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for &id in ids {
+            sqlx::query(
+                "UPDATE deliveries SET locked_until = $1 WHERE id = $2 AND state = 'queued'",
+            )
+            .bind(until)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Frees every lease at once. Only for a SQLite instance starting up: it is the sole
     /// worker, so any lease left is from a previous run that died.
     pub async fn release_all_delivery_leases(&self) -> StoreResult<u64> {

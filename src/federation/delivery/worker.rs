@@ -8,7 +8,7 @@
 //! stay visible). Network errors and timeouts are retried.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -51,6 +51,13 @@ const CLAIM_AT_LEAST: usize = 32;
 /// How many deliveries go to one host at once, so one server is not flooded and one slow
 /// server cannot take every slot for long.
 const PER_HOST: usize = 8;
+/// How many deliveries to one host may be claimed at once: the [`PER_HOST`] being sent and
+/// as many again three times over, waiting their turn. Any more claimed for that host are
+/// handed back (see [`defer`]), so a host that hangs holds 32 of the [`CONCURRENCY`] slots,
+/// never all of them.
+const HOST_BACKLOG: usize = 4 * PER_HOST;
+/// How long deliveries handed back for a busy host wait before they are claimed again.
+const DEFER: Duration = Duration::from_secs(2);
 /// How long a claim holds; longer than any one send can take.
 const LEASE: Duration = Duration::from_secs(120);
 /// How often the worker looks for work it was not woken for: queued by another process (the
@@ -80,10 +87,11 @@ enum Outcome {
 /// Runs until `shutdown` turns true, then drains.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let (recorder, recording) = Recorder::start(state.store.clone());
-    let senders = Senders::new(recorder);
-    // Each task returns its delivery's id, so what is still in flight is known at shutdown.
-    let mut in_flight: JoinSet<i64> = JoinSet::new();
-    let mut unfinished: HashSet<i64> = HashSet::new();
+    let senders = Senders::new(recorder, shutdown.clone());
+    // Each task returns its delivery's id and whether it was tried, so what is still to be
+    // handed back is known at shutdown.
+    let mut in_flight: JoinSet<(i64, bool)> = JoinSet::new();
+    let mut unfinished = Claimed::default();
     // Whether due work may be waiting: true when woken, at each poll, and after a claim that
     // filled every slot it asked for. False after a claim that found less: claiming again as
     // sends finish would find nothing, and on SQLite each claim is a write.
@@ -109,16 +117,21 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             {
                 Ok(batch) => {
                     may_be_waiting = batch.len() == room;
+                    let mut deferred = Vec::new();
                     for delivery in batch {
-                        unfinished.insert(delivery.id);
+                        if !unfinished.has_room_for(&delivery.host) {
+                            deferred.push(delivery.id);
+                            continue;
+                        }
+                        unfinished.add(delivery.id, &delivery.host);
                         let state = state.clone();
                         let senders = senders.clone();
                         in_flight.spawn(async move {
                             let id = delivery.id;
-                            deliver(&state, &senders, delivery).await;
-                            id
+                            (id, deliver(&state, &senders, delivery).await)
                         });
                     }
+                    defer(&state, &deferred).await;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot claim deliveries; retrying");
@@ -163,9 +176,57 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     tracing::info!("delivery worker stopped");
 }
 
-fn forget(unfinished: &mut HashSet<i64>, done: Result<i64, tokio::task::JoinError>) {
-    if let Ok(id) = done {
-        unfinished.remove(&id);
+/// A task that ended without trying its delivery (shutdown began) stays unfinished, to be
+/// handed back by [`drain`].
+fn forget(unfinished: &mut Claimed, done: Result<(i64, bool), tokio::task::JoinError>) {
+    if let Ok((id, true)) = done {
+        unfinished.finish(id);
+    }
+}
+
+/// The deliveries this worker has claimed and not finished: by id, to hand them back at
+/// shutdown, and counted by host, to keep one host's backlog from taking every slot.
+#[derive(Default)]
+struct Claimed {
+    hosts: HashMap<i64, String>,
+    per_host: HashMap<String, usize>,
+}
+
+impl Claimed {
+    fn has_room_for(&self, host: &str) -> bool {
+        self.per_host.get(host).copied().unwrap_or(0) < HOST_BACKLOG
+    }
+
+    fn add(&mut self, id: i64, host: &str) {
+        self.hosts.insert(id, host.to_owned());
+        *self.per_host.entry(host.to_owned()).or_default() += 1;
+    }
+
+    fn finish(&mut self, id: i64) {
+        let Some(host) = self.hosts.remove(&id) else {
+            return;
+        };
+        if let Some(count) = self.per_host.get_mut(&host) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_host.remove(&host);
+            }
+        }
+    }
+}
+
+/// Hands back claimed deliveries whose host already has [`HOST_BACKLOG`] claimed, to be
+/// claimed again after [`DEFER`]. Without this, a host that hangs with hundreds of
+/// deliveries due would fill every slot with tasks waiting for its eight, and every other
+/// host would wait for its timeouts.
+async fn defer(state: &AppState, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let until = now_millis() + i64::try_from(DEFER.as_millis()).unwrap_or(i64::MAX / 2);
+    if let Err(err) = state.store.defer_deliveries(ids, until).await {
+        // They keep their lease and come back when it runs out.
+        tracing::warn!(count = ids.len(), error = %err, "could not defer deliveries");
     }
 }
 
@@ -180,7 +241,7 @@ async fn next_wait(state: &AppState) -> Duration {
     }
 }
 
-async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: HashSet<i64>) {
+async fn drain(state: &AppState, mut in_flight: JoinSet<(i64, bool)>, mut unfinished: Claimed) {
     let pending = in_flight.len();
     if pending > 0 {
         tracing::info!(pending, "waiting for deliveries in flight");
@@ -194,7 +255,7 @@ async fn drain(state: &AppState, mut in_flight: JoinSet<i64>, mut unfinished: Ha
         in_flight.shutdown().await;
     }
     // Whatever is still claimed and unfinished goes back to the queue for the next run.
-    for id in unfinished {
+    for id in unfinished.hosts.into_keys() {
         if let Err(err) = state.store.release_delivery(id).await {
             tracing::warn!(delivery = id, error = %err, "could not hand a delivery back");
         }
@@ -233,6 +294,8 @@ struct Senders {
     activities: Arc<SingleFlight<i64, Arc<StoredActivity>>>,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     recorder: Recorder,
+    /// Turns true at shutdown: sends waiting for their host's turn are then not begun.
+    stopping: watch::Receiver<bool>,
 }
 
 /// A parsed key and the `keyId` it signs as.
@@ -244,12 +307,13 @@ const ACTIVITY_CACHE: usize = 256;
 const KEY_CACHE: usize = 1024;
 
 impl Senders {
-    fn new(recorder: Recorder) -> Self {
+    fn new(recorder: Recorder, stopping: watch::Receiver<bool>) -> Self {
         Self {
             keys: Arc::new(SingleFlight::new(KEY_CACHE)),
             activities: Arc::new(SingleFlight::new(ACTIVITY_CACHE)),
             hosts: Arc::default(),
             recorder,
+            stopping,
         }
     }
 
@@ -312,7 +376,8 @@ impl Senders {
     }
 }
 
-async fn deliver(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) {
+/// Sends one delivery and records the outcome; false if it was not tried (shutdown).
+async fn deliver(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) -> bool {
     let span = tracing::info_span!(
         "delivery",
         activity = delivery.outbox_activity_id,
@@ -321,13 +386,19 @@ async fn deliver(state: &AppState, senders: &Senders, delivery: ClaimedDelivery)
     );
     // `instrument`, not `span.enter()`: a guard held across `.await` would tag whatever else
     // runs on this thread meanwhile with this delivery's span.
-    send(state, senders, delivery).instrument(span).await;
+    send(state, senders, delivery).instrument(span).await
 }
 
-async fn send(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) {
+async fn send(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) -> bool {
     let limit = senders.host_limit(&delivery.host);
-    let Ok(_permit) = limit.acquire().await else {
-        return;
+    let mut stopping = senders.stopping.clone();
+    let permit = tokio::select! {
+        permit = limit.acquire() => permit,
+        // The grace is for sends under way, not for a backlog to start new ones.
+        _ = stopping.wait_for(|stop| *stop) => return false,
+    };
+    let Ok(_permit) = permit else {
+        return false;
     };
     match attempt(state, senders, &delivery).await {
         Outcome::Delivered(status) => {
@@ -346,6 +417,7 @@ async fn send(state: &AppState, senders: &Senders, delivery: ClaimedDelivery) {
             }
         }
     }
+    true
 }
 
 /// Records a retry or a failure (successes go to the [`Recorder`]).
