@@ -192,9 +192,18 @@ impl Store {
         Ok(())
     }
 
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a transaction that reads before it writes would otherwise fail on its first write,
+    /// without waiting, whenever another process (the CLI, the server) committed in between
+    /// (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not cover). Taken at the start,
+    /// the lock is waited for like any other.
     pub async fn begin(&self) -> StoreResult<Tx> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx {
-            inner: self.pool.begin().await?,
+            inner,
             queued_deliveries: false,
             deliveries_queued: self.deliveries_queued.clone(),
         })
@@ -236,4 +245,48 @@ pub fn now_millis() -> i64 {
 
 fn flag(value: bool) -> i64 {
     i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Covers: SQLite busy, the case the busy timeout cannot help with. A transaction that
+    // reads before it writes holds a snapshot; if another process commits a write in
+    // between, a deferred transaction's first write fails at once ("database is locked",
+    // SQLITE_BUSY_SNAPSHOT) instead of waiting. Begun IMMEDIATE, it holds the write lock
+    // from the start: the other writer waits for it, and both succeed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_that_reads_first_is_not_failed_by_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("broadside.db").display()
+        ))
+        .unwrap();
+        let server = Store::connect(&url).await.unwrap();
+        server.migrate().await.unwrap();
+        let cli = Store::connect(&url).await.unwrap();
+
+        let mut tx = server.begin().await.unwrap();
+        tx.unreachable_hosts(0).await.unwrap();
+        let mut other_writer =
+            tokio::spawn(async move { cli.record_host_failure("example.org").await });
+        // The other writer's chance to commit in between (a deferred transaction lets it);
+        // begun IMMEDIATE, this transaction makes it wait, and this bounded look runs out.
+        let went_first = tokio::time::timeout(Duration::from_millis(300), &mut other_writer)
+            .await
+            .is_ok();
+        let activity = deliveries::NewOutboxActivity {
+            ap_id: url::Url::parse("https://example.org/activities/1").unwrap(),
+            kind: "Create",
+            actor_id: None,
+            post_id: None,
+            body: "{}".into(),
+        };
+        tx.insert_outbox_activity(&activity).await.unwrap();
+        tx.commit().await.unwrap();
+        other_writer.await.unwrap().unwrap();
+        assert!(!went_first, "the other writer waited for the lock");
+    }
 }

@@ -455,6 +455,9 @@ async fn record(
         }
         Outcome::Failed { status, error } => {
             tracing::warn!(?status, error = %error, "delivery refused; not retried");
+            // The outcome first: what follows only tidies up, and if it is cut short, the
+            // next delivery to the same inbox meets the same answer and does it again.
+            store.mark_failed(delivery.id, *status, error).await?;
             if let Some(status) = status {
                 // The host answered, so it is up; its row is written only if it was failing.
                 if delivery.host_failing_since.is_some() {
@@ -467,7 +470,7 @@ async fn record(
                     tracing::info!(removed, "the inbox is gone; its followers were removed");
                 }
             }
-            store.mark_failed(delivery.id, *status, error).await
+            Ok(())
         }
     }
 }
