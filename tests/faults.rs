@@ -288,6 +288,45 @@ async fn a_trickling_inbox_is_cut_off_at_the_timeout_and_retried() {
     server.stop().await;
 }
 
+// Covers: an inbox whose server never accepts the connection: its accept queue is full, so
+// the kernel drops our SYN and connecting itself times out, before any request is sent.
+// The send ends at the request timeout, which includes connecting, and is retried a
+// minute later with the timeout recorded. (reqwest's message does not say which phase
+// timed out; that it is the connection rests on the full queue.)
+#[tokio::test]
+async fn an_inbox_that_never_accepts_the_connection_times_out_into_a_retry() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let listener = socket.listen(0).unwrap(); // never accepted from
+    let addr = listener.local_addr().unwrap();
+    // Whatever fits in the queue fills it; a connection that does not fit never completes.
+    let fillers: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(TcpStream::connect(addr)))
+        .collect();
+    let server = start(tuning(Duration::from_secs(1))).await;
+    let store = server.state.store.clone();
+    let host = format!("localhost:{}", addr.port());
+    let started = Instant::now();
+    queue(
+        &server,
+        &store,
+        &[Url::parse(&format!("http://{host}/inbox")).unwrap()],
+    )
+    .await;
+
+    let rows = tried(&store, &host).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let error = rows[0].last_error.as_deref().unwrap();
+    assert!(error.starts_with("no answer within 1000 ms"), "{error}");
+    assert_retry_in(&rows[0], Duration::from_secs(60));
+    drop((listener, fillers));
+    server.stop().await;
+}
+
 // Covers: a remote inbox answering 5xx. The delivery is retried on the schedule (a minute
 // after the first failure) with the status and its sentence recorded, and the host is
 // marked as failing.
