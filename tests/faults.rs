@@ -836,9 +836,10 @@ async fn a_full_disk_under_an_upload_gives_a_clear_error_and_leaves_nothing_behi
 }
 
 // Covers: SIGTERM while a delivery hangs. The real binary runs with a one-second grace; the
-// receiver never answers. On SIGTERM the process exits cleanly within the grace (plus
-// the moment shutdown takes), the delivery is back in the queue untried (not failed, no
-// attempt counted, no lease held), and the next start delivers it, once.
+// receiver never answers, and a client holds a request open, its body unsent. On SIGTERM
+// the process exits cleanly within the grace (plus the moment shutdown takes), the
+// delivery is back in the queue untried (not failed, no attempt counted, no lease held),
+// and the next start delivers it, once.
 #[tokio::test]
 async fn sigterm_hands_a_hanging_delivery_back_and_the_next_start_sends_it_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -868,6 +869,14 @@ async fn sigterm_hands_a_hanging_delivery_back_and_the_next_start_sends_it_once(
         .unwrap();
     assert!(published.status.success());
     peer.wait_for("Create").await; // reached, and left hanging
+    // And a client that sent a request's head and holds back its body: the server must
+    // not wait for it past the grace either.
+    let mut slow_client = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "POST /inbox HTTP/1.1\r\nHost: localhost:{port}\r\n\
+         Content-Type: application/activity+json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    slow_client.write_all(head.as_bytes()).await.unwrap();
 
     let terminated = Instant::now();
     let pid = server.child.id().to_string();
@@ -883,6 +892,7 @@ async fn sigterm_hands_a_hanging_delivery_back_and_the_next_start_sends_it_once(
     })
     .await;
     assert!(server.child.wait().unwrap().success(), "a clean exit");
+    drop(slow_client);
     assert!(
         terminated.elapsed() < Duration::from_secs(5),
         "exited after {:?} with a 1 s grace",
