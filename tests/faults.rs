@@ -40,12 +40,13 @@ use tokio::{
 };
 use url::Url;
 
-/// The server's limits for these tests: deliveries given `timeout` to answer.
+/// The server's limits for these tests: deliveries given `timeout` to answer, and half a
+/// second at the test's end for sends still hanging.
 fn tuning(timeout: Duration) -> Tuning {
     Tuning {
         delivery: delivery::Settings {
             request_timeout: timeout,
-            ..Default::default()
+            shutdown_grace: Duration::from_millis(500),
         },
         resolver: None,
     }

@@ -701,3 +701,60 @@ async fn interactions_mark_their_post_changed_and_page() {
         db.cleanup().await;
     }
 }
+
+// Covers: the worker's protection against one host's backlog, in the store. A claim leaves
+// the deliveries of hosts named busy alone; deliveries handed back (deferred) are not
+// counted as attempts and are claimable again only when their moment comes; and a
+// delivery's state reads back as operators see it.
+#[tokio::test]
+async fn claims_leave_busy_hosts_alone_and_deferred_deliveries_come_back_untried() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let activity = NewOutboxActivity {
+            ap_id: Url::parse("https://isg.example/activities/busy").unwrap(),
+            kind: "Create",
+            actor_id: None,
+            post_id: None,
+            body: "{}".into(),
+        };
+        let stored = tx.insert_outbox_activity(&activity).await.unwrap();
+        let inboxes: Vec<Url> = ["busy.example", "busy.example:8443", "calm.example"]
+            .iter()
+            .map(|host| Url::parse(&format!("https://{host}/inbox")).unwrap())
+            .collect();
+        tx.enqueue_deliveries(stored, &inboxes).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A host and the same name on another port are different hosts.
+        let busy = vec!["busy.example".to_owned()];
+        let claimed = store
+            .claim_deliveries_except(10, 60_000, &busy)
+            .await
+            .unwrap();
+        let mut hosts: Vec<_> = claimed.iter().map(|d| d.host.as_str()).collect();
+        hosts.sort_unstable();
+        assert_eq!(hosts, ["busy.example:8443", "calm.example"], "{backend}");
+
+        let later = broadside::store::now_millis() + 60_000;
+        let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+        store.defer_deliveries(&ids, later).await.unwrap();
+        let rest = store.claim_deliveries(10, 60_000).await.unwrap();
+        assert_eq!(rest.len(), 1, "{backend}: only the busy host's, now it may");
+        assert_eq!(rest[0].host, "busy.example");
+        let deferred = store.deliveries_to_host("calm.example").await.unwrap();
+        assert_eq!(
+            (
+                deferred[0].state.as_str(),
+                deferred[0].attempts,
+                deferred[0].locked_until
+            ),
+            ("queued", 0, later),
+            "{backend}: handed back untried, claimable from then on"
+        );
+        assert_eq!(store.next_delivery_due().await.unwrap(), Some(later));
+        store.close().await;
+        db.cleanup().await;
+    }
+}

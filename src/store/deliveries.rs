@@ -81,14 +81,16 @@ pub struct DeliveryCounts {
 
 const CLAIM_SQLITE: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
-    AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3) \
+    AND locked_until <= $2 AND instr($4, ',' || host || ',') = 0 \
+    ORDER BY next_attempt_at, id LIMIT $3) \
     RETURNING id, outbox_activity_id, inbox, host, attempts, \
     (SELECT failing_since FROM hosts WHERE hosts.host = deliveries.host) AS host_failing_since";
 
 /// PostgreSQL lets several workers claim side by side without waiting on each other's rows.
 const CLAIM_POSTGRES: &str = "UPDATE deliveries SET locked_until = $1 WHERE id IN (\
     SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= $2 \
-    AND locked_until <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+    AND locked_until <= $2 AND strpos($4, ',' || host || ',') = 0 \
+    ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
     RETURNING id, outbox_activity_id, inbox, host, attempts, \
     (SELECT failing_since FROM hosts WHERE hosts.host = deliveries.host) AS host_failing_since";
 
@@ -217,6 +219,19 @@ impl Store {
         limit: i64,
         lease_ms: i64,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.claim_deliveries_except(limit, lease_ms, &[]).await
+    }
+
+    /// [`Store::claim_deliveries`], leaving alone the deliveries to `busy_hosts` (hosts the
+    /// worker already has enough of in hand). They are passed as one `,a,b,` text, which
+    /// both databases search without SQL built at run time; a host name has no comma.
+    pub async fn claim_deliveries_except(
+        &self,
+        limit: i64,
+        lease_ms: i64,
+        busy_hosts: &[String],
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let busy = format!(",{},", busy_hosts.join(","));
         let now = now_millis();
         let sql = match self.backend {
             Backend::Sqlite => CLAIM_SQLITE,
@@ -226,6 +241,7 @@ impl Store {
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit)
+            .bind(busy)
             .fetch_all(&self.pool)
             .await?;
         Ok(claimed)

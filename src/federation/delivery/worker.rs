@@ -52,9 +52,9 @@ const CLAIM_AT_LEAST: usize = 32;
 /// server cannot take every slot for long.
 const PER_HOST: usize = 8;
 /// How many deliveries to one host may be claimed at once: the [`PER_HOST`] being sent and
-/// as many again three times over, waiting their turn. Any more claimed for that host are
-/// handed back (see [`defer`]), so a host that hangs holds 32 of the [`CONCURRENCY`] slots,
-/// never all of them.
+/// as many again three times over, waiting their turn. Claims leave a host with that many
+/// alone, and any more one claim brings for it are handed back (see [`defer`]), so a host
+/// that hangs holds 32 of the [`CONCURRENCY`] slots, never all of them.
 const HOST_BACKLOG: usize = 4 * PER_HOST;
 /// How long deliveries handed back for a busy host wait before they are claimed again.
 const DEFER: Duration = Duration::from_secs(2);
@@ -112,7 +112,11 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         if may_be_waiting && (room >= CLAIM_AT_LEAST || in_flight.is_empty()) {
             match state
                 .store
-                .claim_deliveries(i64::try_from(room).unwrap_or(1), lease_ms())
+                .claim_deliveries_except(
+                    i64::try_from(room).unwrap_or(1),
+                    lease_ms(),
+                    &unfinished.busy_hosts(),
+                )
                 .await
             {
                 Ok(batch) => {
@@ -197,6 +201,15 @@ impl Claimed {
         self.per_host.get(host).copied().unwrap_or(0) < HOST_BACKLOG
     }
 
+    /// Hosts with [`HOST_BACKLOG`] in hand, whose deliveries the next claim leaves alone.
+    fn busy_hosts(&self) -> Vec<String> {
+        self.per_host
+            .iter()
+            .filter(|(_, count)| **count >= HOST_BACKLOG)
+            .map(|(host, _)| host.clone())
+            .collect()
+    }
+
     fn add(&mut self, id: i64, host: &str) {
         self.hosts.insert(id, host.to_owned());
         *self.per_host.entry(host.to_owned()).or_default() += 1;
@@ -216,9 +229,9 @@ impl Claimed {
 }
 
 /// Hands back claimed deliveries whose host already has [`HOST_BACKLOG`] claimed, to be
-/// claimed again after [`DEFER`]. Without this, a host that hangs with hundreds of
-/// deliveries due would fill every slot with tasks waiting for its eight, and every other
-/// host would wait for its timeouts.
+/// claimed again after [`DEFER`] (and only once the host has room: `busy_hosts`). Without
+/// this, a host that hangs with hundreds of deliveries due would fill every slot with
+/// tasks waiting for its eight, and every other host would wait for its timeouts.
 async fn defer(state: &AppState, ids: &[i64]) {
     if ids.is_empty() {
         return;
