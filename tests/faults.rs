@@ -22,16 +22,17 @@ use std::{
 use broadside::{
     app::Tuning,
     config::{DatabaseUrl, authority},
-    domain::{Login, Role, credentials},
+    domain::Role,
     federation::delivery::{self, Outgoing},
     store::{Store, deliveries::DeliveryState, now_millis},
 };
 use common::{
     Peer, TestDb, TestServer,
-    binary::{broadside, free_port, serve},
+    binary::{Instance, broadside, serve},
+    editor::{PNG, signed_in},
     eventually,
 };
-use reqwest::{StatusCode, redirect::Policy};
+use reqwest::StatusCode;
 use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -707,64 +708,6 @@ async fn the_server_reconnects_after_postgres_goes_away_and_delivers_the_queue()
     server.stop().await;
 }
 
-const PASSWORD: &str = "a long enough password";
-
-/// A 1×1 transparent PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// An editor of `isg`, signed in through the login form; returns the browser and the
-/// session's CSRF token.
-async fn signed_in_editor(server: &TestServer) -> (reqwest::Client, String) {
-    let store = &server.state.store;
-    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
-    let hash = credentials::hash_password(PASSWORD).unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_user(
-        &Login::parse("editor").unwrap(),
-        &hash,
-        Role::Editor,
-        &[actor.id],
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let page = browser.get(server.url("/login")).send().await.unwrap();
-    let csrf = csrf_of(&page.text().await.unwrap());
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("login", "editor"),
-        ("password", PASSWORD),
-        ("next", "/editor"),
-    ];
-    let response = browser
-        .post(server.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = browser.get(server.url("/editor")).send().await.unwrap();
-    let csrf = csrf_of(&page.text().await.unwrap());
-    (browser, csrf)
-}
-
 // Covers: a full disk under an upload, through the editor. No file system is mounted: the
 // test writes through /dev/full, whose every write fails with ENOSPC. Uploads are written
 // to a temporary name (`.upload-SHA256-PID`) and renamed into place; the test makes that
@@ -779,7 +722,7 @@ async fn a_full_disk_under_an_upload_gives_a_clear_error_and_leaves_nothing_behi
     }
     let server = TestServer::start().await;
     server.create_actor("isg", false).await;
-    let (browser, csrf) = signed_in_editor(&server).await;
+    let (browser, csrf) = signed_in(&server, "editor", Role::Editor, &["isg"]).await;
     let media = broadside::media::media_dir(&server.config.data_dir);
     std::fs::create_dir_all(&media).unwrap();
     let digest: String = {
@@ -843,18 +786,12 @@ async fn a_full_disk_under_an_upload_gives_a_clear_error_and_leaves_nothing_behi
 // and the next start delivers it, once.
 #[tokio::test]
 async fn sigterm_hands_a_hanging_delivery_back_and_the_next_start_sends_it_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let created = broadside(dir.path(), port)
-        .args(["actor", "create", "isg", "--name", "ISG"])
-        .output()
-        .unwrap();
-    assert!(created.status.success());
-    let url = format!("sqlite://{}/broadside.db", dir.path().display());
-    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap())
-        .await
-        .unwrap();
-    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let Instance {
+        dir,
+        port,
+        store,
+        isg: actor,
+    } = Instance::with_isg().await;
     let peer = Peer::start().await;
     peer.hang_inbox(1);
     common::add_follower(&store, actor.id, &peer, "follower", true).await;

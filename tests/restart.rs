@@ -6,7 +6,7 @@ mod common;
 
 use common::{
     Peer,
-    binary::{broadside, free_port, serve},
+    binary::{Instance, broadside, free_port, serve},
     eventually,
 };
 use reqwest::StatusCode;
@@ -83,27 +83,14 @@ async fn an_accept_in_flight_survives_sigkill_and_restart() {
 
 #[tokio::test]
 async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
-    use broadside::{config::DatabaseUrl, store::Store};
-
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let created = broadside(dir.path(), port)
-        .args(["actor", "create", "isg", "--name", "ISG"])
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-
     // Thirty servers follow isg; a third of them stall on the first delivery, so the crash
     // comes with some deliveries done, some in flight and some not yet started.
-    let url = format!("sqlite://{}/broadside.db", dir.path().display());
-    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap())
-        .await
-        .unwrap();
-    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let Instance {
+        dir,
+        port,
+        store,
+        isg: actor,
+    } = Instance::with_isg().await;
     let mut peers = Vec::new();
     for n in 0..30 {
         let peer = Peer::start().await;
@@ -184,24 +171,16 @@ async fn a_fan_out_killed_midway_reaches_every_inbox_after_restart() {
 #[tokio::test]
 async fn a_post_scheduled_while_the_server_was_down_is_published_once_it_is_back() {
     use broadside::{
-        config::DatabaseUrl,
         domain::{Language, PostDraft, PostKind},
         federation::publish,
-        store::Store,
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let created = broadside(dir.path(), port)
-        .args(["actor", "create", "isg", "--name", "ISG"])
-        .output()
-        .unwrap();
-    assert!(created.status.success());
-    let url = format!("sqlite://{}/broadside.db", dir.path().display());
-    let store = Store::connect(&DatabaseUrl::parse(&url).unwrap())
-        .await
-        .unwrap();
-    let actor = store.actor_by_username("isg").await.unwrap().unwrap();
+    let Instance {
+        dir,
+        port,
+        store,
+        isg: actor,
+    } = Instance::with_isg().await;
     let peer = Peer::start().await;
     common::add_follower(&store, actor.id, &peer, "follower", false).await;
 

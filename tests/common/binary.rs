@@ -66,3 +66,40 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A folder for the binary with the account `isg` created by its CLI, the port it is to
+/// serve on, and the database opened as another process would open it.
+pub struct Instance {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub store: broadside::store::Store,
+    pub isg: broadside::domain::LocalActor,
+}
+
+impl Instance {
+    pub async fn with_isg() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let created = broadside(dir.path(), port)
+            .args(["actor", "create", "isg", "--name", "ISG"])
+            .output()
+            .unwrap();
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let url = format!("sqlite://{}/broadside.db", dir.path().display());
+        let store =
+            broadside::store::Store::connect(&broadside::config::DatabaseUrl::parse(&url).unwrap())
+                .await
+                .unwrap();
+        let isg = store.actor_by_username("isg").await.unwrap().unwrap();
+        Self {
+            dir,
+            port,
+            store,
+            isg,
+        }
+    }
+}

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 pub mod binary;
+pub mod editor;
 
 use std::{
     collections::HashMap,
