@@ -37,6 +37,7 @@ use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
+    sync::watch,
     task::AbortHandle,
 };
 use url::Url;
@@ -119,6 +120,8 @@ enum Behaviour {
     Trickle,
     /// Answers at once with this status line and headers (without the blank line).
     Answer(String),
+    /// Answers 202 once the gate turns true.
+    AnswerWhen(watch::Receiver<bool>),
 }
 
 /// A raw HTTP/1.1 server on 127.0.0.1 that behaves as told.
@@ -173,6 +176,11 @@ async fn respond(mut stream: TcpStream, behaviour: Behaviour, requests: Arc<Atom
         }
         Behaviour::Answer(head) => {
             let answer = format!("{head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+        Behaviour::AnswerWhen(mut gate) => {
+            let _ = gate.wait_for(|open| *open).await;
+            let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             let _ = stream.write_all(answer.as_bytes()).await;
         }
     }
@@ -629,8 +637,9 @@ impl Proxy {
 
 // Covers: PostgreSQL restarted mid-run. The shared cluster is not touched: the server reaches
 // its database through a proxy, which cuts every connection and refuses new ones until
-// `/healthz` reports the loss, while another process queues a delivery directly. Let
-// through again, the server answers again and sends what was queued. Runs when
+// `/healthz` reports the loss, while another process queues a delivery directly, and a
+// receiver answers a delivery sent before the cut. Let through again, the server answers
+// again, records that success (not sending it twice) and sends what was queued. Runs when
 // BROADSIDE_TEST_POSTGRES_URL is set.
 #[tokio::test]
 async fn the_server_reconnects_after_postgres_goes_away_and_delivers_the_queue() {
@@ -670,8 +679,19 @@ async fn the_server_reconnects_after_postgres_goes_away_and_delivers_the_queue()
         }
     })
     .await;
+    // A delivery whose receiver answers only once the database is gone: its success must
+    // be recorded when the database is back, not sent again when its lease runs out.
+    let (open, gate) = watch::channel(false);
+    let late = Receiver::start(Behaviour::AnswerWhen(gate)).await;
+    queue(&server, &server.state.store, &[late.inbox()]).await;
+    eventually("the late receiver to have the request", || {
+        let requests = late.requests();
+        async move { requests == 1 }
+    })
+    .await;
 
     proxy.cut();
+    open.send(true).unwrap();
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -704,6 +724,12 @@ async fn the_server_reconnects_after_postgres_goes_away_and_delivers_the_queue()
         }
     })
     .await;
+    eventually("the late success to be recorded", || {
+        let (store, host) = (another_process.clone(), late.host());
+        async move { store.deliveries_to_host(&host).await.unwrap()[0].state == "delivered" }
+    })
+    .await;
+    assert_eq!(late.requests(), 1, "recorded, not sent again");
     another_process.close().await;
     server.stop().await;
 }

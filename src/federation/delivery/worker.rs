@@ -86,7 +86,7 @@ enum Outcome {
 
 /// Runs until `shutdown` turns true, then drains.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let (recorder, recording) = Recorder::start(state.store.clone());
+    let (recorder, recording) = Recorder::start(state.store.clone(), shutdown.clone());
     let senders = Senders::new(recorder, shutdown.clone());
     // Each task returns its delivery's id and whether it was tried, so what is still to be
     // handed back is known at shutdown.
