@@ -224,7 +224,7 @@ impl Store {
 
     /// [`Store::claim_deliveries`], leaving alone the deliveries to `busy_hosts` (hosts the
     /// worker already has enough of in hand). They are passed as one `,a,b,` text, which
-    /// both databases search without SQL built at run time; a host name has no comma.
+    /// both databases search without SQL built at run time; names must hold no comma.
     pub async fn claim_deliveries_except(
         &self,
         limit: i64,

@@ -2,6 +2,8 @@
 //! commit wakes the [`worker`] of this process (`Store::deliveries_queued`), which sends what
 //! is due, signs each request, and records every outcome.
 
+mod backlog;
+mod outcome;
 mod recorder;
 mod single_flight;
 pub mod worker;

@@ -14,7 +14,7 @@ use std::{
 };
 
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinSet,
@@ -23,7 +23,13 @@ use tokio::{
 use tracing::Instrument;
 use url::Url;
 
-use super::{recorder::Recorder, retry_delay, single_flight::SingleFlight};
+use super::{
+    backlog::{Claimed, PER_HOST},
+    outcome::{Outcome, classify, describe},
+    recorder::Recorder,
+    retry_delay,
+    single_flight::SingleFlight,
+};
 use crate::{
     app::AppState,
     config::authority,
@@ -48,14 +54,6 @@ const CONCURRENCY: usize = 512;
 /// While sends are in flight, claim again only once this many slots are free, rather than
 /// one row per finished send.
 const CLAIM_AT_LEAST: usize = 32;
-/// How many deliveries go to one host at once, so one server is not flooded and one slow
-/// server cannot take every slot for long.
-const PER_HOST: usize = 8;
-/// How many deliveries to one host may be claimed at once: the [`PER_HOST`] being sent and
-/// as many again three times over, waiting their turn. Claims leave a host with that many
-/// alone, and any more one claim brings for it are handed back (see [`defer`]), so a host
-/// that hangs holds 32 of the [`CONCURRENCY`] slots, never all of them.
-const HOST_BACKLOG: usize = 4 * PER_HOST;
 /// How long deliveries handed back for a busy host wait before they are claimed again.
 const DEFER: Duration = Duration::from_secs(2);
 /// How long a claim holds; longer than any one send can take.
@@ -68,21 +66,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const REMEMBER_RECEIVED: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Finished deliveries are kept this long for operators, then pruned.
 const KEEP_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// What became of one attempt.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    Delivered(u16),
-    Retry {
-        status: Option<u16>,
-        error: String,
-        not_before: Option<Duration>,
-    },
-    Failed {
-        status: Option<u16>,
-        error: String,
-    },
-}
 
 /// Runs until `shutdown` turns true, then drains.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
@@ -188,50 +171,10 @@ fn forget(unfinished: &mut Claimed, done: Result<(i64, bool), tokio::task::JoinE
     }
 }
 
-/// The deliveries this worker has claimed and not finished: by id, to hand them back at
-/// shutdown, and counted by host, to keep one host's backlog from taking every slot.
-#[derive(Default)]
-struct Claimed {
-    hosts: HashMap<i64, String>,
-    per_host: HashMap<String, usize>,
-}
-
-impl Claimed {
-    fn has_room_for(&self, host: &str) -> bool {
-        self.per_host.get(host).copied().unwrap_or(0) < HOST_BACKLOG
-    }
-
-    /// Hosts with [`HOST_BACKLOG`] in hand, whose deliveries the next claim leaves alone.
-    fn busy_hosts(&self) -> Vec<String> {
-        self.per_host
-            .iter()
-            .filter(|(_, count)| **count >= HOST_BACKLOG)
-            .map(|(host, _)| host.clone())
-            .collect()
-    }
-
-    fn add(&mut self, id: i64, host: &str) {
-        self.hosts.insert(id, host.to_owned());
-        *self.per_host.entry(host.to_owned()).or_default() += 1;
-    }
-
-    fn finish(&mut self, id: i64) {
-        let Some(host) = self.hosts.remove(&id) else {
-            return;
-        };
-        if let Some(count) = self.per_host.get_mut(&host) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_host.remove(&host);
-            }
-        }
-    }
-}
-
-/// Hands back claimed deliveries whose host already has [`HOST_BACKLOG`] claimed, to be
-/// claimed again after [`DEFER`] (and only once the host has room: `busy_hosts`). Without
-/// this, a host that hangs with hundreds of deliveries due would fill every slot with
-/// tasks waiting for its eight, and every other host would wait for its timeouts.
+/// Hands back claimed deliveries whose host already has its backlog claimed (`backlog.rs`),
+/// to be claimed again after [`DEFER`] and only once the host has room (`busy_hosts`).
+/// Without this, a host that hangs with hundreds of deliveries due would fill every slot
+/// with tasks waiting for its eight, and every other host would wait for its timeouts.
 async fn defer(state: &AppState, ids: &[i64]) {
     if ids.is_empty() {
         return;
@@ -268,7 +211,7 @@ async fn drain(state: &AppState, mut in_flight: JoinSet<(i64, bool)>, mut unfini
         in_flight.shutdown().await;
     }
     // Whatever is still claimed and unfinished goes back to the queue for the next run.
-    for id in unfinished.hosts.into_keys() {
+    for id in unfinished.into_ids() {
         if let Err(err) = state.store.release_delivery(id).await {
             tracing::warn!(delivery = id, error = %err, "could not hand a delivery back");
         }
@@ -561,26 +504,6 @@ async fn attempt(state: &AppState, senders: &Senders, delivery: &ClaimedDelivery
     }
 }
 
-/// The error of a send, for operators: what kind of failure first (the part to act on),
-/// then every cause reqwest and the layers under it give.
-fn describe(err: &reqwest::Error, timeout: Duration) -> String {
-    let kind = if err.is_timeout() {
-        format!("no answer within {} ms", timeout.as_millis())
-    } else if err.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        "the request failed".to_owned()
-    };
-    let mut message = format!("{kind}: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
 /// Builds the signed headers of a delivery POST.
 pub fn signed_post(
     inbox: &Url,
@@ -616,132 +539,4 @@ pub fn signed_post(
     )?;
     headers.insert("signature", signature);
     Ok(headers)
-}
-
-fn classify(status: StatusCode, headers: &HeaderMap) -> Outcome {
-    let code = status.as_u16();
-    if status.is_success() {
-        return Outcome::Delivered(code);
-    }
-    let error = format!("the inbox answered {status}");
-    if status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
-    {
-        return Outcome::Retry {
-            status: Some(code),
-            error,
-            not_before: retry_after(headers),
-        };
-    }
-    Outcome::Failed {
-        status: Some(code),
-        error,
-    }
-}
-
-/// The longest wait a `Retry-After` can ask for; past it the receiver gets our schedule's
-/// wait, so a wrong header cannot park a delivery for weeks.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
-
-/// `Retry-After` in seconds or as an HTTP date (any of the three forms RFC 9110 allows),
-/// capped at [`MAX_RETRY_AFTER`]. A date in the past asks for no wait.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    let wait = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => httpdate::parse_http_date(value)
-            .ok()?
-            .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers_with_retry_after(value: &'static str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, HeaderValue::from_static(value));
-        headers
-    }
-
-    #[test]
-    fn success_server_errors_and_refusals_are_told_apart() {
-        let none = HeaderMap::new();
-        assert_eq!(
-            classify(StatusCode::ACCEPTED, &none),
-            Outcome::Delivered(202)
-        );
-        assert!(matches!(
-            classify(StatusCode::BAD_GATEWAY, &none),
-            Outcome::Retry {
-                status: Some(502),
-                ..
-            }
-        ));
-        assert!(matches!(
-            classify(StatusCode::REQUEST_TIMEOUT, &none),
-            Outcome::Retry { .. }
-        ));
-        // A receiver rejecting our signature must not look delivered.
-        assert!(matches!(
-            classify(StatusCode::UNAUTHORIZED, &none),
-            Outcome::Failed {
-                status: Some(401),
-                ..
-            }
-        ));
-        assert!(matches!(
-            classify(StatusCode::GONE, &none),
-            Outcome::Failed {
-                status: Some(410),
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn retry_after_is_honoured_in_seconds_and_capped() {
-        let outcome = classify(
-            StatusCode::TOO_MANY_REQUESTS,
-            &headers_with_retry_after("120"),
-        );
-        assert_eq!(
-            outcome,
-            Outcome::Retry {
-                status: Some(429),
-                error: "the inbox answered 429 Too Many Requests".into(),
-                not_before: Some(Duration::from_secs(120))
-            }
-        );
-        assert_eq!(
-            retry_after(&headers_with_retry_after("99999999")),
-            Some(Duration::from_secs(86400))
-        );
-        assert_eq!(retry_after(&headers_with_retry_after("soon")), None);
-    }
-
-    // Covers: Retry-After as an HTTP date in the obsolete forms RFC 9110 still asks
-    // receivers to read, and a date already past, which asks for no wait at all.
-    #[test]
-    fn retry_after_dates_in_every_form_and_in_the_past() {
-        for past in [
-            "Sun, 06 Nov 1994 08:49:37 GMT",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
-            "Sun Nov  6 08:49:37 1994",
-        ] {
-            assert_eq!(
-                retry_after(&headers_with_retry_after(past)),
-                Some(Duration::ZERO),
-                "{past}"
-            );
-        }
-        assert_eq!(
-            retry_after(&headers_with_retry_after("Fri, 31 Dec 9999 23:59:59 GMT")),
-            Some(MAX_RETRY_AFTER)
-        );
-    }
 }
