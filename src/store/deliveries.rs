@@ -267,7 +267,7 @@ impl Store {
     /// written only when they were failing; a healthy host's row is left alone.
     pub async fn record_delivered(&self, delivered: &[Delivered]) -> StoreResult<()> {
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for done in delivered {
             sqlx::query(
                 "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, \
@@ -277,7 +277,7 @@ impl Store {
             .bind(i64::from(done.status))
             .bind(now)
             .bind(done.id)
-            .execute(&mut *tx)
+            .execute(&mut *tx.inner)
             .await?;
             if let Some(host) = &done.recovered_host {
                 sqlx::query(
@@ -285,13 +285,13 @@ impl Store {
                 )
                 .bind(now)
                 .bind(host.clone())
-                .execute(&mut *tx)
+                .execute(&mut *tx.inner)
                 .await?;
             }
         }
         // Counted per host and hour for the delivery page and /metrics, in the same commit.
         let ids: Vec<i64> = delivered.iter().map(|done| done.id).collect();
-        super::delivery_stats::count_delivered(&mut tx, &ids).await?;
+        super::delivery_stats::count_delivered(&mut tx.inner, &ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -308,7 +308,7 @@ impl Store {
         status: Option<u16>,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, \
              last_error = $3, locked_until = 0, updated_at = $4 WHERE id = $5",
@@ -318,9 +318,9 @@ impl Store {
         .bind(error.map(str::to_owned))
         .bind(now_millis())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *tx.inner)
         .await?;
-        super::delivery_stats::count_attempt(&mut tx, id, state == "delivered").await?;
+        super::delivery_stats::count_attempt(&mut tx.inner, id, state == "delivered").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -333,7 +333,7 @@ impl Store {
         status: Option<u16>,
         error: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
              last_status = $2, last_error = $3, locked_until = 0, updated_at = $4 WHERE id = $5",
@@ -343,9 +343,9 @@ impl Store {
         .bind(error.to_owned())
         .bind(now_millis())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *tx.inner)
         .await?;
-        super::delivery_stats::count_attempt(&mut tx, id, false).await?;
+        super::delivery_stats::count_attempt(&mut tx.inner, id, false).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -390,14 +390,14 @@ impl Store {
     /// Hands claimed deliveries back untried (no attempt counted), claimable again from
     /// `until` (Unix ms): the worker does so when their host already has enough in hand.
     pub async fn defer_deliveries(&self, ids: &[i64], until: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for &id in ids {
             sqlx::query(
                 "UPDATE deliveries SET locked_until = $1 WHERE id = $2 AND state = 'queued'",
             )
             .bind(until)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *tx.inner)
             .await?;
         }
         tx.commit().await?;
@@ -457,8 +457,8 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         // The hourly delivery counters are kept for 30 days, then folded into totals.
-        let mut tx = self.pool.begin().await?;
-        super::delivery_stats::fold_old_hours(&mut tx).await?;
+        let mut tx = self.begin().await?;
+        super::delivery_stats::fold_old_hours(&mut tx.inner).await?;
         tx.commit().await?;
         Ok(result.rows_affected())
     }

@@ -241,14 +241,14 @@ impl Store {
 
     /// Stores the hash of a new setup link, replacing any earlier one.
     pub async fn replace_setup_token(&self, token_hash: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM setup_tokens")
-            .execute(&mut *tx)
+            .execute(&mut *tx.inner)
             .await?;
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
             .bind(token_hash.to_owned())
             .bind(now_millis())
-            .execute(&mut *tx)
+            .execute(&mut *tx.inner)
             .await?;
         tx.commit().await?;
         Ok(())
