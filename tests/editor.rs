@@ -10,37 +10,11 @@ use broadside::{
     domain::{FollowState, LocalActor, Login, Role, credentials},
     store::{Store, remote_actors::NewRemoteActor},
 };
-use common::{Peer, TestServer};
-use reqwest::{StatusCode, header, redirect::Policy};
-
-const PASSWORD: &str = "a long enough password";
-
-/// A 1×1 transparent PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
-
-/// A browser: keeps cookies, does not follow redirects (so tests see each 303).
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the first hidden `csrf` field on a page.
-fn csrf_of(html: &str) -> String {
-    let start = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no csrf field in {html}"))
-        + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
+use common::{
+    Peer, TestServer,
+    editor::{PASSWORD, PNG, add_user, browser, csrf_of},
+};
+use reqwest::{StatusCode, header};
 
 fn location(response: &reqwest::Response) -> String {
     response.headers()[header::LOCATION]
@@ -77,16 +51,7 @@ impl Site {
     }
 
     async fn user(&self, login: &str, role: Role, actors: &[&str]) {
-        let mut ids = Vec::new();
-        for name in actors {
-            ids.push(self.actor(name).await.id);
-        }
-        let hash = credentials::hash_password(PASSWORD).unwrap();
-        let mut tx = self.store.begin().await.unwrap();
-        tx.insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        add_user(&self.store, login, role, actors).await;
     }
 
     /// Sends the sign-in form as the page gives it; returns the raw answer.

@@ -5,63 +5,12 @@
 mod common;
 
 use broadside::{
-    domain::{Language, Login, PostDraft, PostKind, Role, credentials},
+    domain::{Language, PostDraft, PostKind, Role},
     federation::publish,
     store::Store,
 };
-use common::{Peer, TestServer, add_follower, eventually};
-use reqwest::{StatusCode, header, redirect::Policy};
-
-const PASSWORD: &str = "a long enough password";
-
-/// Makes a user with an API token; returns the token.
-async fn user(store: &Store, login: &str, role: Role, actor_id: i64) -> String {
-    let hash = credentials::hash_password(PASSWORD).unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let user_id = tx
-        .insert_user(&Login::parse(login).unwrap(), &hash, role, &[actor_id])
-        .await
-        .unwrap();
-    let token = credentials::generate_token();
-    tx.insert_api_token(user_id, "metrics", &credentials::token_hash(&token))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    token
-}
-
-/// A cookie-keeping client signed in to the editor as `login`.
-async fn signed_in(server: &TestServer, login: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let page = client
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    let csrf = &page[start..start + page[start..].find('"').unwrap()];
-    let response = client
-        .post(server.url("/login"))
-        .form(&[
-            ("csrf", csrf),
-            ("login", login),
-            ("password", PASSWORD),
-            ("next", "/editor"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    client
-}
+use common::{Peer, TestServer, add_follower, api_token, editor, eventually};
+use reqwest::{StatusCode, header};
 
 async fn metrics(server: &TestServer) -> String {
     let response = reqwest::get(server.url("/metrics")).await.unwrap();
@@ -145,8 +94,20 @@ async fn metrics_and_the_delivery_page_show_a_success_and_a_failure_per_host() {
     }
 
     // Who may read /metrics: through a proxy only with an admin's token.
-    let admin_token = user(&store, "admin@example.org", Role::Admin, actor.id).await;
-    let editor_token = user(&store, "editor@example.org", Role::Editor, actor.id).await;
+    let admin_token = api_token(
+        &store,
+        "admin@example.org",
+        Role::Admin,
+        &[actor.username.as_str()],
+    )
+    .await;
+    let editor_token = api_token(
+        &store,
+        "editor@example.org",
+        Role::Editor,
+        &[actor.username.as_str()],
+    )
+    .await;
     let client = reqwest::Client::new();
     let proxied = |token: Option<&str>| {
         let mut request = client
@@ -171,7 +132,7 @@ async fn metrics_and_the_delivery_page_show_a_success_and_a_failure_per_host() {
     assert!(response.text().await.unwrap().contains(&down_host));
 
     // The admins' page: both hosts, the failure's error, the chart.
-    let admin = signed_in(&server, "admin@example.org").await;
+    let (admin, _) = editor::sign_in(&server, "admin@example.org").await;
     let response = admin
         .get(server.url("/editor/deliveries"))
         .send()
@@ -186,7 +147,7 @@ async fn metrics_and_the_delivery_page_show_a_success_and_a_failure_per_host() {
     assert!(page.contains("503"), "the last error is shown: {page}");
     assert!(page.contains("<svg") && page.contains("1 delivered, 0 failed attempts"));
     assert!(page.contains("0 delivered, 1 failed attempts"));
-    let editor = signed_in(&server, "editor@example.org").await;
+    let (editor, _) = editor::sign_in(&server, "editor@example.org").await;
     let response = editor
         .get(server.url("/editor/deliveries"))
         .send()

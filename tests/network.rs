@@ -8,14 +8,13 @@
 mod common;
 
 use broadside::{
-    domain::{LocalActor, Login, Role, credentials},
+    domain::{LocalActor, Role},
     store::Store,
 };
-use common::{Peer, RemoteTestActor, TestServer, backends, eventually};
-use reqwest::{StatusCode, header, redirect::Policy};
+use common::{Peer, RemoteTestActor, TestServer, backends, editor, eventually};
+use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "a long enough password";
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
 /// A server with the accounts `isg` and `other`, and users made per test.
@@ -46,54 +45,17 @@ impl Site {
     }
 
     async fn user(&self, login: &str, role: Role, actors: &[&str]) {
-        let mut ids = Vec::new();
-        for name in actors {
-            ids.push(self.actor(name).await.id);
-        }
-        let hash = credentials::hash_password(PASSWORD).unwrap();
-        let mut tx = self.store.begin().await.unwrap();
-        tx.insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        editor::add_user(&self.store, login, role, actors).await;
     }
 
     /// A browser signed in as `login`, and its session's CSRF token.
     async fn signed_in(&self, login: &str) -> Browser {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .unwrap();
-        let page = client
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let response = client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf", csrf_of(&page).as_str()),
-                ("login", login),
-                ("password", PASSWORD),
-                ("next", "/editor"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let mut browser = Browser {
+        let (client, csrf) = editor::sign_in(&self.server, login).await;
+        Browser {
             client,
             base: self.url(""),
-            csrf: String::new(),
-        };
-        let (status, page) = browser.get("/editor").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        browser.csrf = csrf_of(&page);
-        browser
+            csrf,
+        }
     }
 }
 
@@ -132,15 +94,6 @@ impl Browser {
             .unwrap_or_default();
         (response.status(), location)
     }
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// A public page as anyone reads it.

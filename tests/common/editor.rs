@@ -1,7 +1,10 @@
 //! The web editor as a browser uses it: signing in through the login form, the CSRF token
 //! its forms carry, and a small image to upload.
 
-use broadside::domain::{Login, Role, credentials};
+use broadside::{
+    domain::{Login, Role, credentials},
+    store::Store,
+};
 use reqwest::{StatusCode, redirect::Policy};
 
 use super::TestServer;
@@ -28,16 +31,8 @@ pub fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// Creates user `login` with `role` for the accounts named, signs in through the login
-/// form, and returns the browser (cookies kept, redirects not followed) and the session's
-/// CSRF token.
-pub async fn signed_in(
-    server: &TestServer,
-    login: &str,
-    role: Role,
-    accounts: &[&str],
-) -> (reqwest::Client, String) {
-    let store = &server.state.store;
+/// Creates user `login` with [`PASSWORD`] and `role`, for the accounts named.
+pub async fn add_user(store: &Store, login: &str, role: Role, accounts: &[&str]) {
     let mut ids = Vec::new();
     for username in accounts {
         ids.push(store.actor_by_username(username).await.unwrap().unwrap().id);
@@ -48,11 +43,21 @@ pub async fn signed_in(
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let browser = reqwest::Client::builder()
+}
+
+/// A browser (cookies kept, redirects not followed), as the editor's tests use it.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs `login` in through the login form; returns the browser and the session's CSRF
+/// token, read from the editor's dashboard.
+pub async fn sign_in(server: &TestServer, login: &str) -> (reqwest::Client, String) {
+    let browser = browser();
     let page = browser.get(server.url("/login")).send().await.unwrap();
     let csrf = csrf_of(&page.text().await.unwrap());
     let form = [
@@ -71,4 +76,15 @@ pub async fn signed_in(
     let page = browser.get(server.url("/editor")).send().await.unwrap();
     let csrf = csrf_of(&page.text().await.unwrap());
     (browser, csrf)
+}
+
+/// [`add_user`], then [`sign_in`].
+pub async fn signed_in(
+    server: &TestServer,
+    login: &str,
+    role: Role,
+    accounts: &[&str],
+) -> (reqwest::Client, String) {
+    add_user(&server.state.store, login, role, accounts).await;
+    sign_in(server, login).await
 }

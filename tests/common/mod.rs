@@ -789,7 +789,7 @@ pub async fn api_token(
     }
     let token = credentials::generate_api_token();
     let mut tx = store.begin().await.unwrap();
-    let hash = credentials::hash_password("a long enough password").unwrap();
+    let hash = credentials::hash_password(editor::PASSWORD).unwrap();
     let id = tx
         .insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
         .await
