@@ -10,6 +10,9 @@
 //! written outside `target/`. See docs/BENCHMARKS.md for what each figure means.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod probe;
 mod receivers;
 
@@ -21,16 +24,15 @@ use std::{
 use broadside::{
     app::{self, AppState, Role},
     config::{Config, DatabaseUrl},
-    domain::{
-        ActorKind, FollowState, Language, LocalActor, NewActor, PostDraft, PostKind, Username,
-        markdown,
-    },
-    federation::{keys, publish},
+    domain::{FollowState, Language, LocalActor, PostDraft, PostKind},
+    federation::publish,
     store::{Store, deliveries::DeliveryCounts, now_millis, remote_actors::NewRemoteActor},
 };
 use sqlx::Connection;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use url::Url;
+
+use common::{cores, create_account, load_average};
 
 use probe::{StatementStats, Statements};
 use receivers::{Receivers, Seen};
@@ -181,25 +183,6 @@ impl Server {
         let _ = conn.close().await;
         last
     }
-}
-
-/// Creates the publishing account, as `broadside actor create isg` does.
-async fn create_account(store: &Store) -> LocalActor {
-    let pair = keys::generate().unwrap();
-    let summary = "Statements from the benchmark.";
-    let new = NewActor {
-        username: Username::parse("isg").unwrap(),
-        kind: ActorKind::Organization,
-        name: "ISG".into(),
-        summary_md: summary.into(),
-        summary_html: markdown::render(summary),
-        public_key_pem: pair.public_key_pem,
-        private_key_pem: pair.private_key_pem,
-    };
-    let mut tx = store.begin().await.unwrap();
-    let actor = tx.insert_actor(&new).await.unwrap();
-    tx.commit().await.unwrap();
-    actor
 }
 
 /// `per_host` accepted followers on each receiver, all with the receiver's shared inbox, as
@@ -379,17 +362,6 @@ fn perf_control(command: &str) {
             .unwrap_or_else(|e| panic!("FANOUT_PERF_CTL={path}: {e}"));
         fifo.write_all(format!("{command}\n").as_bytes()).unwrap();
     }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn ms(duration: Duration) -> String {

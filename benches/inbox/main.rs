@@ -18,6 +18,9 @@
 //! stdout; docs/BENCHMARKS.md says what they mean. All traffic stays on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -35,7 +38,7 @@ use axum::{
 use broadside::{
     app::{self, AppState, Role},
     config::{Config, Overrides},
-    domain::{ActorKind, Language, LocalActor, NewActor, PostDraft, PostKind, Username},
+    domain::{Language, LocalActor, PostDraft, PostKind},
     federation::{
         keys::{self, PemKeyPair, SigningKey},
         publish, signatures,
@@ -46,6 +49,8 @@ use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use url::Url;
+
+use common::{cores, create_account, load_average};
 
 /// Distinct key pairs shared among the actors: RSA key generation takes 100–400 ms each,
 /// and which actor holds which key changes nothing the server does.
@@ -169,25 +174,6 @@ impl Server {
         let _ = self.stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(20), self.task).await;
     }
-}
-
-async fn create_account(store: &Store) -> LocalActor {
-    let pair = keys::generate().unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let actor = tx
-        .insert_actor(&NewActor {
-            username: Username::parse("isg").unwrap(),
-            kind: ActorKind::Organization,
-            name: "ISG".into(),
-            summary_md: String::new(),
-            summary_html: String::new(),
-            public_key_pem: pair.public_key_pem,
-            private_key_pem: pair.private_key_pem,
-        })
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    actor
 }
 
 async fn publish_post(store: &Store, base: &Url, actor: &LocalActor, n: usize) -> Url {
@@ -511,14 +497,10 @@ async fn unknown_actors(options: &Options, pairs: &[PemKeyPair], keys: &[Signing
 #[tokio::main]
 async fn main() {
     let options = Options::from_args();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "# inbox benchmark: {} cores, load average {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        cores(),
+        load_average()
     );
     let (pairs, keys) = key_pairs();
     known_actors(&options, &pairs, &keys).await;

@@ -16,6 +16,9 @@
 //! Everything stays on 127.0.0.1 and under `target/`. docs/BENCHMARKS.md has the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is the report
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::{
     net::SocketAddr,
     process::{Child, Command, Stdio},
@@ -26,11 +29,8 @@ use std::{
 use broadside::{
     app::{self, AppState, Role},
     config::{Config, Overrides},
-    domain::{
-        ActorKind, FollowState, Language, LocalActor, NewActor, PostDraft, PostKind, PostState,
-        Username,
-    },
-    federation::{keys, publish},
+    domain::{FollowState, Language, LocalActor, PostDraft, PostKind, PostState},
+    federation::publish,
     store::{Store, remote_actors::NewRemoteActor},
 };
 use tokio::{
@@ -38,6 +38,8 @@ use tokio::{
     sync::watch,
 };
 use url::Url;
+
+use common::{cores, create_account, load_average};
 
 const AP: &str = "application/activity+json";
 
@@ -95,25 +97,6 @@ fn config(port: u16, db: &std::path::Path, data_dir: &std::path::Path) -> Config
         },
     )
     .unwrap()
-}
-
-async fn create_account(store: &Store) -> LocalActor {
-    let pair = keys::generate().unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let actor = tx
-        .insert_actor(&NewActor {
-            username: Username::parse("isg").unwrap(),
-            kind: ActorKind::Organization,
-            name: "ISG".into(),
-            summary_md: String::new(),
-            summary_html: String::new(),
-            public_key_pem: pair.public_key_pem,
-            private_key_pem: pair.private_key_pem,
-        })
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    actor
 }
 
 /// `posts` published statements (written directly, so nothing is queued for delivery), in
@@ -385,14 +368,10 @@ async fn stampede_in_process(options: &Options) {
 #[tokio::main]
 async fn main() {
     let options = Options::from_args();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "# web benchmark: {} cores, load average {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        cores(),
+        load_average()
     );
     stampede_in_process(&options).await;
     startup_and_memory(&options).await;
