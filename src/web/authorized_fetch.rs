@@ -9,9 +9,10 @@
 
 use activitypub_federation::config::Data;
 use axum::{
+    Router,
     extract::{Request, State},
     http::{HeaderValue, Method, StatusCode, header},
-    middleware::Next,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 
@@ -33,14 +34,23 @@ pub enum Guarded {
     Always,
 }
 
-pub async fn layer(
+/// `routes` behind the check when `authorized_fetch` is on, and as they are when it is
+/// off, so that public GETs pay nothing for a setting an instance does not use.
+pub fn guard(routes: Router, guarded: Guarded, authorized_fetch: bool) -> Router {
+    if authorized_fetch {
+        routes.route_layer(middleware::from_fn_with_state(guarded, layer))
+    } else {
+        routes
+    }
+}
+
+async fn layer(
     State(guarded): State<Guarded>,
     data: Data<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let applies = data.config.authorized_fetch
-        && matches!(*request.method(), Method::GET | Method::HEAD)
+    let applies = matches!(*request.method(), Method::GET | Method::HEAD)
         && (guarded == Guarded::Always
             || negotiate(request.headers()) == Representation::ActivityJson);
     if !applies {

@@ -40,6 +40,7 @@ use crate::app::AppState;
 pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 
 pub fn router(federation: FederationConfig<AppState>) -> Router {
+    let authorized_fetch = federation.to_request_data().config.authorized_fetch;
     let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     let inboxes = Router::new()
         .route("/inbox", post(inbox::shared))
@@ -63,11 +64,12 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::ByAccept,
             cache::layer,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            authorized_fetch::Guarded::WhenActivityJson,
-            authorized_fetch::layer,
         ));
+    let objects = authorized_fetch::guard(
+        objects,
+        authorized_fetch::Guarded::WhenActivityJson,
+        authorized_fetch,
+    );
     // ActivityStreams only: collections and the activities that published and corrected.
     let collections = Router::new()
         .route("/users/{username}/followers", get(actors::followers))
@@ -91,11 +93,12 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .route_layer(middleware::from_fn_with_state(
             cache::Variants::One,
             cache::layer,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            authorized_fetch::Guarded::Always,
-            authorized_fetch::layer,
         ));
+    let collections = authorized_fetch::guard(
+        collections,
+        authorized_fetch::Guarded::Always,
+        authorized_fetch,
+    );
     // Web pages and feeds: public whatever the settings.
     let pages = Router::new()
         .route("/", get(home::home))
