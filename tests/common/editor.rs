@@ -31,18 +31,20 @@ pub fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// Creates user `login` with [`PASSWORD`] and `role`, for the accounts named.
-pub async fn add_user(store: &Store, login: &str, role: Role, accounts: &[&str]) {
+/// Creates user `login` with [`PASSWORD`] and `role`, for the accounts named; returns its id.
+pub async fn add_user(store: &Store, login: &str, role: Role, accounts: &[&str]) -> i64 {
     let mut ids = Vec::new();
     for username in accounts {
         ids.push(store.actor_by_username(username).await.unwrap().unwrap().id);
     }
     let hash = credentials::hash_password(PASSWORD).unwrap();
     let mut tx = store.begin().await.unwrap();
-    tx.insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
+    let id = tx
+        .insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    id
 }
 
 /// A browser (cookies kept, redirects not followed), as the editor's tests use it.

@@ -782,18 +782,10 @@ pub async fn api_token(
     role: broadside::domain::Role,
     actors: &[&str],
 ) -> String {
-    use broadside::domain::{Login, credentials};
-    let mut ids = Vec::new();
-    for name in actors {
-        ids.push(store.actor_by_username(name).await.unwrap().unwrap().id);
-    }
+    use broadside::domain::credentials;
+    let id = editor::add_user(store, login, role, actors).await;
     let token = credentials::generate_api_token();
     let mut tx = store.begin().await.unwrap();
-    let hash = credentials::hash_password(editor::PASSWORD).unwrap();
-    let id = tx
-        .insert_user(&Login::parse(login).unwrap(), &hash, role, &ids)
-        .await
-        .unwrap();
     tx.insert_api_token(id, "test", &credentials::token_hash(&token))
         .await
         .unwrap();
