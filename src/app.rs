@@ -11,10 +11,11 @@ use crate::{
     federation::{
         delivery::{self, worker},
         http_client,
-        inbox::ActorFetches,
+        inbox::{ActorFetches, HostsHeardFrom},
         keys,
         objects::instance_actor::InstanceActor,
         rate_limit::RateLimiter,
+        reactions::Reactions,
     },
     store::{Backend, Store, StoreError},
     web::{self, cache::PublicCache},
@@ -67,6 +68,10 @@ pub struct Inner {
     pub inbox_limiter: RateLimiter,
     /// Concurrent inbox requests of one unknown actor fetch it once.
     pub actor_fetches: ActorFetches,
+    /// Hosts the inbox found healthy lately, not looked up again for a while.
+    pub hosts_heard_from: HostsHeardFrom,
+    /// Received likes and boosts, written in groups.
+    pub reactions: Reactions,
     /// The delivery worker's time limits.
     pub delivery: delivery::Settings,
 }
@@ -117,6 +122,7 @@ impl AppState {
         };
         let http = http_client::build_with(&config, tuning.resolver)?;
         let instance_actor = InstanceActor::new(&config.base_url, public, private);
+        let reactions = Reactions::start(store.clone());
         Ok(Self(Arc::new(Inner {
             config,
             store,
@@ -125,6 +131,8 @@ impl AppState {
             public_cache: PublicCache::new(),
             inbox_limiter: RateLimiter::inbox(),
             actor_fetches: ActorFetches::default(),
+            hosts_heard_from: HostsHeardFrom::default(),
+            reactions,
             delivery: tuning.delivery,
         })))
     }

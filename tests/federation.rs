@@ -730,6 +730,18 @@ async fn a_receiver_error_is_retried_and_recorded() {
         (30_000..=61_000).contains(&wait),
         "retried in about a minute, not {wait} ms"
     );
+
+    // The 503 marked the host failing, though the inbox heard from it a moment before (and
+    // remembers that for a minute): the worker's failure makes the inbox look again, so the
+    // next activity from the host marks it reachable.
+    let host = broadside::config::authority(&peer.origin);
+    assert!(store.host_failing_since(&host).await.unwrap().is_some());
+    let again = alice.follow(&server.actor_url("isg"));
+    assert_eq!(
+        alice.post(&server.url("/inbox"), &again).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(store.host_failing_since(&host).await.unwrap(), None);
     server.stop().await;
 }
 

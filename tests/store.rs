@@ -702,6 +702,128 @@ async fn interactions_mark_their_post_changed_and_page() {
     }
 }
 
+/// The inbox's group commit of likes and boosts, on both backends: one call records a group,
+/// each activity once (a second copy in the same group and a redelivery in a later one are
+/// not recorded), nothing for a post that is not published or an actor nobody knows, and the
+/// site version moves once per group.
+#[tokio::test]
+async fn reactions_are_recorded_in_groups_each_activity_once() {
+    use broadside::{
+        domain::{Language, PostDraft, PostKind, PostState},
+        federation::{publish, reactions::Reactions},
+        store::interactions::{InteractionKind, NewReaction},
+    };
+    let url = |path: &str| Url::parse(&format!("https://peer.example/{path}")).unwrap();
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = open(&db).await;
+        let base = Url::parse("https://isg.example").unwrap();
+        let draft = PostDraft::new(
+            PostKind::News,
+            None,
+            None,
+            "Strike!".into(),
+            Language::parse("en").unwrap(),
+        )
+        .unwrap();
+        let rendered = publish::render(&draft, &base, Vec::new());
+        let mut tx = store.begin().await.unwrap();
+        let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
+        let published = tx
+            .insert_post(actor.id, None, &draft, &rendered, PostState::Published, &[])
+            .await
+            .unwrap();
+        let draft_post = tx
+            .insert_post(actor.id, None, &draft, &rendered, PostState::Draft, &[])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let fan = store.upsert_remote_actor(&new_remote("fan")).await.unwrap();
+        let reaction = |kind, n: usize, actor: &Url, post_id| NewReaction {
+            kind,
+            activity_id: url(&format!("activities/{n}")),
+            actor: actor.clone(),
+            post_id,
+        };
+        let stranger = url("users/stranger");
+
+        let version = store.site_version().await.unwrap();
+        let group = [
+            reaction(InteractionKind::Like, 1, &fan.ap_id, published),
+            reaction(InteractionKind::Announce, 2, &fan.ap_id, published),
+            reaction(InteractionKind::Like, 1, &fan.ap_id, published),
+            reaction(InteractionKind::Like, 3, &fan.ap_id, draft_post),
+            reaction(InteractionKind::Like, 4, &stranger, published),
+            reaction(InteractionKind::Like, 5, &fan.ap_id, published + 1000),
+        ];
+        assert_eq!(
+            store.record_reactions(&group).await.unwrap(),
+            vec![true, true, false, false, false, false],
+            "{backend}"
+        );
+        assert_eq!(
+            store.site_version().await.unwrap(),
+            version + 1,
+            "{backend}"
+        );
+        assert!(
+            store
+                .interactions_changed_at(published)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store.interactions_changed_at(draft_post).await.unwrap(),
+            None
+        );
+        let counts = store.interaction_counts(published).await.unwrap();
+        assert_eq!((counts.likes, counts.announces), (1, 1), "{backend}");
+
+        // A redelivery is not recorded again, even with its interaction taken back since;
+        // a group with nothing new leaves the site version alone.
+        let mut tx = store.begin().await.unwrap();
+        tx.remove_interaction(&url("activities/1"), fan.id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let version = store.site_version().await.unwrap();
+        assert_eq!(
+            store.record_reactions(&group[..1]).await.unwrap(),
+            vec![false],
+            "{backend}"
+        );
+        assert_eq!(store.site_version().await.unwrap(), version, "{backend}");
+        assert_eq!(store.interaction_counts(published).await.unwrap().likes, 0);
+
+        // Through the inbox's writer: fifty requests at once are all answered, in fewer
+        // transactions than requests (one site version each).
+        let reactions = std::sync::Arc::new(Reactions::start(store.clone()));
+        let version = store.site_version().await.unwrap();
+        let requests: Vec<_> = (100..150)
+            .map(|n| {
+                let (reactions, like) = (
+                    reactions.clone(),
+                    reaction(InteractionKind::Like, n, &fan.ap_id, published),
+                );
+                tokio::spawn(async move { reactions.record(like).await })
+            })
+            .collect();
+        for request in requests {
+            assert!(request.await.unwrap().unwrap(), "{backend}");
+        }
+        let groups = store.site_version().await.unwrap() - version;
+        assert!((1..50).contains(&groups), "{backend}: {groups} groups");
+        assert_eq!(store.interaction_counts(published).await.unwrap().likes, 50);
+
+        // A database that is gone: the request gets an error, not a hang.
+        store.close().await;
+        let late = reaction(InteractionKind::Like, 200, &fan.ap_id, published);
+        assert!(reactions.record(late).await.is_err(), "{backend}");
+        db.cleanup().await;
+    }
+}
+
 // Covers: the worker's protection against one host's backlog, in the store. A claim leaves
 // the deliveries of hosts named busy alone; deliveries handed back (deferred) are not
 // counted as attempts and are claimable again only when their moment comes; and a

@@ -13,7 +13,11 @@
 //! An actor we do not know yet is fetched once, however many of its activities arrive at the
 //! same moment ([`ActorFetches`]): a new follower's server often sends several at once.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use activitypub_federation::fetch::object_id::ObjectId;
 use bytes::Bytes;
@@ -165,16 +169,7 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
         Err(refusal) => return Err(refusal.into()),
     };
 
-    // A host we could not deliver to is evidently back: deliver to it again. Read first: a
-    // healthy host, by far the usual case, costs no write.
-    let host = crate::config::authority(&actor_id);
-    let recorded = match data.store.host_failing_since(&host).await {
-        Ok(Some(_)) => data.store.record_host_success(&host).await,
-        other => other.map(|_| ()),
-    };
-    if let Err(err) = recorded {
-        tracing::warn!(error = %err, "could not record the host as reachable");
-    }
+    heard_from(data, &crate::config::authority(&actor_id)).await;
     let handled = activities::dispatch(&kind, json, &signer, data)
         .await
         .map_err(|err| match err {
@@ -188,6 +183,66 @@ pub async fn receive(data: &FederationData, request: InboxRequest) -> Result<Han
         }
     }
     Ok(handled)
+}
+
+/// A host we could not deliver to is evidently back: deliver to it again. Read first: a
+/// healthy host, by far the usual case, costs no write, and one found healthy lately is not
+/// read again (see [`HostsHeardFrom`]).
+async fn heard_from(data: &FederationData, host: &str) {
+    if data.hosts_heard_from.lately(host) {
+        return;
+    }
+    let recorded = match data.store.host_failing_since(host).await {
+        Ok(Some(_)) => data.store.record_host_success(host).await,
+        other => other.map(|_| ()),
+    };
+    match recorded {
+        Ok(()) => data.hosts_heard_from.healthy(host),
+        Err(err) => tracing::warn!(error = %err, "could not record the host as reachable"),
+    }
+}
+
+/// Hosts the inbox found healthy in the last [`HostsHeardFrom::FOR`], so that a busy sender
+/// costs one look at the hosts table a minute rather than one per activity. When this
+/// process's delivery worker finds a host failing it forgets the host at once; a worker in
+/// another process marks it failing in the database only, and the next activity from it
+/// after this period clears the mark (deliveries to it resume up to a minute later than they
+/// could).
+#[derive(Default)]
+pub struct HostsHeardFrom {
+    seen: std::sync::Mutex<HashMap<String, Instant>>,
+}
+
+impl HostsHeardFrom {
+    pub const FOR: Duration = Duration::from_secs(60);
+    /// Hosts remembered at most; past that the list starts again.
+    const MAX: usize = 10_000;
+
+    fn lately(&self, host: &str) -> bool {
+        self.lock()
+            .get(host)
+            .is_some_and(|at| at.elapsed() < Self::FOR)
+    }
+
+    fn healthy(&self, host: &str) {
+        let mut seen = self.lock();
+        if seen.len() >= Self::MAX {
+            seen.clear();
+        }
+        seen.insert(host.to_owned(), Instant::now());
+    }
+
+    /// The delivery worker found `host` failing: look it up again when it is next heard from.
+    pub fn forget(&self, host: &str) {
+        self.lock().remove(host);
+    }
+
+    /// Each critical section is one map operation; a panic cannot leave it half done.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 pub(super) enum Refusal {
@@ -309,6 +364,17 @@ impl Drop for Turn<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_heard_from_is_remembered_until_the_worker_finds_it_failing() {
+        let hosts = HostsHeardFrom::default();
+        assert!(!hosts.lately("a.example"));
+        hosts.healthy("a.example");
+        assert!(hosts.lately("a.example"));
+        assert!(!hosts.lately("b.example"));
+        hosts.forget("a.example");
+        assert!(!hosts.lately("a.example"));
+    }
 
     #[tokio::test]
     async fn requests_for_one_actor_take_turns_and_the_entry_is_forgotten() {

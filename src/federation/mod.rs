@@ -22,6 +22,7 @@ pub mod profile;
 pub mod protocol;
 pub mod publish;
 pub mod rate_limit;
+pub mod reactions;
 pub mod signatures;
 pub mod signed_fetch;
 pub mod translations;

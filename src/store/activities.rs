@@ -1,5 +1,7 @@
 //! Ids of received activities, so that a redelivered activity is not applied twice.
 
+use std::collections::HashSet;
+
 use super::{Store, StoreResult, Tx, now_millis};
 
 impl Tx {
@@ -15,7 +17,36 @@ impl Tx {
         .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    /// [`Tx::record_received_activity`] for many at once: the ids not seen before.
+    pub async fn record_received_activities(
+        &mut self,
+        activity_ids: &[&str],
+    ) -> StoreResult<HashSet<String>> {
+        let mut new = HashSet::with_capacity(activity_ids.len());
+        for chunk in activity_ids.chunks(IDS_PER_STATEMENT) {
+            // The SQL text holds only markers; the values are bound.
+            let rows: Vec<String> = (2..chunk.len() + 2)
+                .map(|n| format!("(${n}, $1)"))
+                .collect();
+            let sql = format!(
+                "INSERT INTO received_activities (activity_id, received_at) VALUES {} \
+                 ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id",
+                rows.join(", ")
+            );
+            let mut query =
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(now_millis());
+            for id in chunk {
+                query = query.bind((*id).to_owned());
+            }
+            new.extend(query.fetch_all(&mut *self.inner).await?);
+        }
+        Ok(new)
+    }
 }
+
+/// Activity ids recorded by one statement, well under SQLite's 32,766 values.
+const IDS_PER_STATEMENT: usize = 1000;
 
 impl Store {
     /// Forgets received activity ids older than `before` (Unix ms): a redelivery that late is

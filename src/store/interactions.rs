@@ -42,6 +42,16 @@ pub struct NewInteraction {
     pub approved: bool,
 }
 
+/// A like or boost of one of our posts, as the inbox received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReaction {
+    pub kind: InteractionKind,
+    pub activity_id: Url,
+    /// The remote actor who liked or boosted, already known (its signature was checked).
+    pub actor: Url,
+    pub post_id: i64,
+}
+
 /// A reply or mention, as editors and readers see it.
 #[derive(Debug, Clone, FromRow)]
 pub struct Reply {
@@ -278,9 +288,103 @@ impl Tx {
             .await?;
         self.bump_site_version().await
     }
+
+    /// Inserts fresh reactions in one statement; returns the activity id and post of each
+    /// one inserted (those whose post is published and whose actor is known).
+    async fn insert_reactions(
+        &mut self,
+        reactions: &[&NewReaction],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let mut recorded = Vec::with_capacity(reactions.len());
+        // Four values a row; the chunks stay far below either database's limit on them.
+        for chunk in reactions.chunks(REACTIONS_PER_STATEMENT) {
+            // The SQL text holds only markers; a VALUES list's columns are column1… in both
+            // databases. SQLite needs the WHERE to read `ON CONFLICT` as the upsert clause.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| {
+                    let m = 4 * n + 2;
+                    format!("(${m}, ${}, ${}, ${})", m + 1, m + 2, m + 3)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO interactions (kind, activity_id, remote_actor_id, post_id, approved, created_at) \
+                 SELECT v.column1, v.column2, remote_actors.id, posts.id, 1, $1 \
+                 FROM (VALUES {}) AS v \
+                 JOIN remote_actors ON remote_actors.ap_id = v.column3 \
+                 JOIN posts ON posts.id = v.column4 AND posts.state = 'published' \
+                 WHERE true ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id, post_id",
+                rows.join(", ")
+            );
+            let mut query =
+                sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now_millis());
+            for reaction in chunk {
+                query = query
+                    .bind(reaction.kind.as_str())
+                    .bind(reaction.activity_id.as_str().to_owned())
+                    .bind(reaction.actor.as_str().to_owned())
+                    .bind(reaction.post_id);
+            }
+            recorded.extend(query.fetch_all(&mut *self.inner).await?);
+        }
+        Ok(recorded)
+    }
+
+    /// [`Tx::post_interactions_changed`] for several posts at once, with one new site version.
+    async fn posts_changed_together(&mut self, posts: &[i64]) -> StoreResult<()> {
+        if posts.is_empty() {
+            return Ok(());
+        }
+        let markers: Vec<String> = (2..posts.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE posts SET interactions_changed_at = $1 WHERE id IN ({})",
+            markers.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_millis());
+        for post in posts {
+            query = query.bind(*post);
+        }
+        query.execute(&mut *self.inner).await?;
+        self.bump_site_version().await
+    }
 }
 
+/// Reactions inserted by one statement: 4 values each, well under SQLite's 32,766.
+const REACTIONS_PER_STATEMENT: usize = 500;
+
 impl Store {
+    /// Records likes and boosts of our posts in one transaction, the inbox's group commit:
+    /// each activity id once (a redelivery, or a second copy in the same group, is not
+    /// recorded again), and only for a published post and a known actor. Says for each
+    /// whether it was recorded now. The posts that gained one get a new `Last-Modified` and
+    /// the site version moves once for the whole group.
+    pub async fn record_reactions(&self, reactions: &[NewReaction]) -> StoreResult<Vec<bool>> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<&str> = reactions.iter().map(|r| r.activity_id.as_str()).collect();
+        let new = tx.record_received_activities(&ids).await?;
+        // The first of several copies of one activity in the group is the one recorded.
+        let mut first = std::collections::HashSet::new();
+        let fresh: Vec<&NewReaction> = reactions
+            .iter()
+            .filter(|r| new.contains(r.activity_id.as_str()) && first.insert(&r.activity_id))
+            .collect();
+        let recorded = tx.insert_reactions(&fresh).await?;
+        let mut posts: Vec<i64> = recorded.iter().map(|(_, post)| *post).collect();
+        posts.sort_unstable();
+        posts.dedup();
+        tx.posts_changed_together(&posts).await?;
+        tx.commit().await?;
+        let recorded: std::collections::HashSet<&str> =
+            recorded.iter().map(|(id, _)| id.as_str()).collect();
+        let mut answered = std::collections::HashSet::new();
+        Ok(reactions
+            .iter()
+            .map(|r| {
+                let id = r.activity_id.as_str();
+                recorded.contains(id) && answered.insert(id)
+            })
+            .collect())
+    }
+
     pub async fn interaction_counts(&self, post_id: i64) -> StoreResult<Counts> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT kind, COUNT(*) FROM interactions WHERE post_id = $1 AND (kind <> 'reply' OR approved = 1) \

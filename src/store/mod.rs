@@ -65,6 +65,9 @@ pub enum StoreError {
     /// timeout.
     #[error("the database stayed busy for {} s", BUSY_TIMEOUT.as_secs())]
     Busy,
+    /// A writing task this process hands work to has stopped: the process is ending.
+    #[error("the process is stopping")]
+    Stopped,
 }
 
 /// How long a writer waits for SQLite's write lock, in this process's queue ([`Store::begin`])

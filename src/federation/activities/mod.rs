@@ -27,7 +27,7 @@ use super::{
     urls,
 };
 use crate::store::Tx;
-use crate::store::interactions::{InteractionKind, NewInteraction};
+use crate::store::interactions::{InteractionKind, NewInteraction, NewReaction};
 
 /// Opens the transaction an incoming activity is applied in, or None if it was applied before.
 pub(crate) async fn begin_once(
@@ -302,33 +302,16 @@ pub(crate) async fn record_interaction(
         tracing::debug!(activity = %activity_id, "interaction with something not ours; dropped");
         return Ok(());
     };
-    let published = data
-        .store
-        .post_by_id(post_id)
-        .await?
-        .is_some_and(|p| p.state == crate::domain::PostState::Published);
-    let Some(remote) = data.store.remote_actor_by_ap_id(actor).await? else {
-        return Ok(());
-    };
-    if !published {
-        return Ok(());
-    }
-    let Some(mut tx) = begin_once(data, activity_id).await? else {
-        return Ok(());
-    };
-    tx.insert_interaction(&NewInteraction {
+    let reaction = NewReaction {
         kind,
         activity_id: activity_id.clone(),
-        remote_actor_id: remote.id,
-        post_id: Some(post_id),
-        actor_id: None,
-        object_id: None,
-        content: None,
-        url: None,
-        approved: true,
-    })
-    .await?;
-    tx.commit().await?;
+        actor: actor.clone(),
+        post_id,
+    };
+    if !data.reactions.record(reaction).await? {
+        tracing::debug!(activity = %activity_id, "seen before, or not a published post of ours");
+        return Ok(());
+    }
     tracing::info!(activity = %activity_id, post = post_id, kind = kind.as_str(), "interaction recorded");
     Ok(())
 }

@@ -392,6 +392,7 @@ async fn record(
         } => {
             if status.is_none_or(|s| s >= 500) {
                 store.record_host_failure(&delivery.host).await?;
+                state.hosts_heard_from.forget(&delivery.host);
             }
             match retry_delay(delivery.attempts + 1) {
                 Some(delay) => {
