@@ -97,7 +97,8 @@ async fn unsigned_fetches_get_pages_and_actors_but_not_posts_or_collections() {
 }
 
 // A signed fetch by a known actor gets the document, marked private for shared caches; a
-// second one is served from the page cache after the same check.
+// second one is served from the page cache after the same check, and an unsigned one after
+// them gets 401, not the cached page.
 #[tokio::test]
 async fn a_signed_fetch_gets_the_post_marked_private() {
     let (server, post) = guarded_server().await;
@@ -115,6 +116,12 @@ async fn a_signed_fetch_gets_the_post_marked_private() {
         peer.fetches(alice.id.path()),
         1,
         "the signer is fetched once"
+    );
+    // The page kept for signed fetches is not handed out by the cache's outer layer, which
+    // answers before the check: an unsigned fetch is still refused.
+    assert_eq!(
+        get(&post, ACTIVITY_JSON).await.status(),
+        StatusCode::UNAUTHORIZED
     );
     let followers = alice
         .get_signed(&server.url("/users/isg/followers"), Utc::now())

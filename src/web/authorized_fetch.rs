@@ -3,8 +3,9 @@
 //! unproven, 403 blocked). Web pages, feeds and actor documents stay public: the pages are
 //! for everyone, and an actor document carries the key other servers need to verify us.
 //!
-//! It sits outside the page cache, so a cached document is handed out only after the check,
-//! and marks what it lets through `Cache-Control: private` so that no shared cache in front
+//! It sits outside the page cache's route layer, so a cached document is handed out only after
+//! the check; what it lets through is filed apart in the cache ([`cache::SignedOnly`]), out of
+//! reach of the cache's outer layer, which runs before any route. It marks what it lets through `Cache-Control: private` so that no shared cache in front
 //! gives a signed fetch's answer to anyone else.
 
 use activitypub_federation::config::Data;
@@ -17,6 +18,7 @@ use axum::{
 };
 
 use super::{
+    cache,
     error::{WebError, problem},
     negotiate::{Representation, negotiate},
 };
@@ -47,7 +49,7 @@ pub fn guard(routes: Router, guarded: Guarded, authorized_fetch: bool) -> Router
 async fn layer(
     State(guarded): State<Guarded>,
     data: Data<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let applies = matches!(*request.method(), Method::GET | Method::HEAD)
@@ -58,9 +60,13 @@ async fn layer(
     }
     let uri = request.uri();
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    match signed_fetch::signer(&data, request.method(), path, request.headers()).await {
+    let signer = signed_fetch::signer(&data, request.method(), path, request.headers()).await;
+    match signer {
         Ok(signer) => {
-            tracing::debug!(%signer, path = %uri.path(), "authorized fetch");
+            tracing::debug!(%signer, path = %request.uri().path(), "authorized fetch");
+            // Kept apart in the page cache: its outer layer, before this check, never
+            // serves it.
+            request.extensions_mut().insert(cache::SignedOnly);
             let mut response = next.run(request).await;
             response
                 .headers_mut()

@@ -15,6 +15,13 @@
 //! on it, never to later ones. Pages built from data whose writes do not bump the version (a
 //! follower approved from the CLI changes a count) are re-rendered after [`MAX_AGE`].
 //!
+//! Two layers read the map. [`layer`], on the public routes, renders what is missing; [`hits`],
+//! in front of the router (only the request counter is further out), answers a GET whose page
+//! is ready before routing, tracing and the federation middleware run, since none of them
+//! adds anything to a page already made (kept with the security headers already on it). A page kept for a signed fetch
+//! under `authorized_fetch` is filed apart ([`SignedOnly`]) and only ever served through
+//! [`layer`], behind the check.
+//!
 //! The map is bounded: past [`MAX_ENTRIES`] it is cleared, which costs one re-render per page.
 //! `moka` (already built, for activitypub_federation) would evict more gently, but its
 //! `invalidate_all` does not reach loads in flight, which would then store pages from before a
@@ -45,6 +52,7 @@ use super::{
     conditional::{PUBLIC_MAX_AGE, etag_of, is_fresh, not_modified, parse_http_date},
     error::WebError,
     negotiate::{Representation, negotiate},
+    security,
 };
 use crate::app::AppState;
 
@@ -66,7 +74,15 @@ pub struct Key {
     pub path_and_query: String,
     /// None for resources with one representation, where the path alone decides.
     pub representation: Option<Representation>,
+    /// Rendered for a fetch that passed the `authorized_fetch` check: never served by
+    /// [`hits`], which runs before that check.
+    pub signed_only: bool,
 }
+
+/// Put on a request by the `authorized_fetch` check when it lets the request through: the
+/// page it renders is filed under a [`Key`] that only [`layer`], behind the check, serves.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedOnly;
 
 /// How many representations the routes behind a [`layer`] have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +188,26 @@ impl PublicCache {
         cell
     }
 
+    /// The page ready for a public GET of `uri`, if one is kept and still fresh. It looks for
+    /// the path's one representation first, then for the one `Accept` asks for; pages kept
+    /// for signed fetches only are not looked at.
+    fn ready(&self, uri: &Uri, request: &HeaderMap) -> Option<Arc<Page>> {
+        let mut key = Key {
+            path_and_query: path_and_page(uri),
+            representation: None,
+            signed_only: false,
+        };
+        let slots = self.lock();
+        let ready = |key: &Key| {
+            let slot = slots.get(key).filter(|slot| !slot.expired())?;
+            slot.cell.get().cloned()
+        };
+        ready(&key).or_else(|| {
+            key.representation = Some(negotiate(request));
+            ready(&key)
+        })
+    }
+
     /// Answers from the cache, rendering with `render` if the page is not there (once, however
     /// many requests ask at the same time). 2xx, 404 and 410 answers are kept; others are
     /// passed on and rendered again next time.
@@ -258,10 +294,36 @@ pub async fn layer(
             Variants::One => None,
             Variants::ByAccept => Some(negotiate(&headers)),
         },
+        signed_only: request.extensions().get::<SignedOnly>().is_some(),
     };
-    data.public_cache
-        .serve(key, &headers, || next.run(request))
-        .await
+    // The page is kept with the security headers the outer layer would add, so that a hit
+    // answered in front of the router ([`hits`]) has them without adding them each time.
+    let security = security::Settings::for_base_url(&data.config.base_url);
+    let render = || async move {
+        let mut response = next.run(request).await;
+        security::add_headers(response.headers_mut(), &security);
+        response
+    };
+    data.public_cache.serve(key, &headers, render).await
+}
+
+/// The layer in front of the router: a GET whose page is ready is answered from the cache
+/// at once; anything else goes on through the whole stack (and [`layer`], if it is a public
+/// page).
+pub async fn hits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let Some(page) = state.public_cache.ready(request.uri(), request.headers()) else {
+        return next.run(request).await;
+    };
+    let mut response = page.respond(request.headers());
+    if response.status() == StatusCode::NOT_MODIFIED {
+        // A 304 repeats only the page's validators and caching headers.
+        let settings = security::Settings::for_base_url(&state.config.base_url);
+        security::add_headers(response.headers_mut(), &settings);
+    }
+    response
 }
 
 /// The path and the `page` parameter, the only one public routes read: other parameters must
@@ -313,6 +375,7 @@ mod tests {
         Key {
             path_and_query: path.to_owned(),
             representation: None,
+            signed_only: false,
         }
     }
 

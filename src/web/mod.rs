@@ -41,6 +41,8 @@ pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 
 pub fn router(federation: FederationConfig<AppState>) -> Router {
     let authorized_fetch = federation.to_request_data().config.authorized_fetch;
+    let security = security::Settings::for_base_url(&federation.config.base_url);
+    let state = federation.to_request_data().app_data().clone();
     let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     let inboxes = Router::new()
         .route("/inbox", post(inbox::shared))
@@ -118,7 +120,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             cache::Variants::One,
             cache::layer,
         ));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/.well-known/webfinger", get(well_known::webfinger))
@@ -140,12 +142,15 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .merge(api::router())
         .merge(editor::router())
         .fallback(error::not_found)
-        .layer(middleware::from_fn_with_state(
-            security::Settings::for_base_url(&federation.config.base_url),
-            security::headers,
-        ))
+        .layer(middleware::from_fn_with_state(security, security::headers))
         .layer(FederationMiddleware::new(federation))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // A router's layers wrap each of its routes, so they run after routing. A page already in
+    // the cache needs neither the routing nor the layers above: an outer router, whose one
+    // service is the app, answers it first.
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::from_fn_with_state(state, cache::hits))
         // Outermost but for its own extension, so every response is counted for /metrics.
         .layer(middleware::from_fn_with_state(
             requests.clone(),
