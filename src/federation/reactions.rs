@@ -8,7 +8,8 @@
 //! The inbox still answers 202 only once its reaction is committed: a request waits for the
 //! group it went into. If the process stops first, the sender got no answer and sends it
 //! again. If a group's transaction fails, each reaction in it is tried alone, so only the
-//! one at fault (if any) fails, with a 500 that makes its sender retry.
+//! one at fault (if any) fails, with a 500 that makes its sender retry; if the database could
+//! not be reached at all, every request of the group gets its 500 at once.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -58,6 +59,14 @@ async fn run(store: Store, mut received: mpsc::UnboundedReceiver<Pending>) {
             Ok(recorded) => {
                 for (answer, recorded) in answers.into_iter().zip(recorded) {
                     let _ = answer.send(Ok(recorded));
+                }
+            }
+            Err(err) if err.is_unavailable() => {
+                // Each alone would wait for the database in turn: all fail now, and their
+                // senders retry later.
+                tracing::warn!(count = reactions.len(), error = %err, "could not record a group of reactions");
+                for answer in answers {
+                    let _ = answer.send(Err(StoreError::Unavailable(err.to_string())));
                 }
             }
             Err(err) => {

@@ -68,6 +68,24 @@ pub enum StoreError {
     /// A writing task this process hands work to has stopped: the process is ending.
     #[error("the process is stopping")]
     Stopped,
+    /// The database could not be reached, told to several waiters at once.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether the database itself could not be reached (or this process is ending), as
+    /// opposed to one statement failing: trying the same work again at once would fail too.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(err) => matches!(
+                err,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            ),
+            Self::Busy | Self::Stopped | Self::Unavailable(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// How long a writer waits for SQLite's write lock, in this process's queue ([`Store::begin`])
