@@ -568,6 +568,28 @@ async fn boosts_by_followed_accounts_keep_the_post_until_taken_back() {
     }
 }
 
+/// A short news post, drafted and rendered, for the interaction tests to store.
+fn strike_news() -> (
+    broadside::domain::PostDraft,
+    broadside::store::posts::RenderedPost,
+) {
+    use broadside::{
+        domain::{Language, PostDraft, PostKind},
+        federation::publish,
+    };
+    let draft = PostDraft::new(
+        PostKind::News,
+        None,
+        None,
+        "Strike!".into(),
+        Language::parse("en").unwrap(),
+    )
+    .unwrap();
+    let base = Url::parse("https://isg.example").unwrap();
+    let rendered = publish::render(&draft, &base, Vec::new());
+    (draft, rendered)
+}
+
 /// Interactions on both backends: public ones (likes, approved replies) mark their post changed
 /// and bump the site version in their own transaction, a held reply does neither until it is
 /// approved, the collections page, a correction replaces a reply's text, and an account's reply
@@ -575,24 +597,14 @@ async fn boosts_by_followed_accounts_keep_the_post_until_taken_back() {
 #[tokio::test]
 async fn interactions_mark_their_post_changed_and_page() {
     use broadside::{
-        domain::{Language, PostDraft, PostKind, PostState},
-        federation::publish,
+        domain::PostState,
         store::interactions::{InteractionKind, NewInteraction},
     };
     let url = |path: String| Url::parse(&format!("https://peer.example/{path}")).unwrap();
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = open(&db).await;
-        let base = Url::parse("https://isg.example").unwrap();
-        let draft = PostDraft::new(
-            PostKind::News,
-            None,
-            None,
-            "Strike!".into(),
-            Language::parse("en").unwrap(),
-        )
-        .unwrap();
-        let rendered = publish::render(&draft, &base, Vec::new());
+        let (draft, rendered) = strike_news();
         let mut tx = store.begin().await.unwrap();
         let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
         assert!(!actor.auto_approves_replies, "{backend}: held by default");
@@ -709,24 +721,15 @@ async fn interactions_mark_their_post_changed_and_page() {
 #[tokio::test]
 async fn reactions_are_recorded_in_groups_each_activity_once() {
     use broadside::{
-        domain::{Language, PostDraft, PostKind, PostState},
-        federation::{publish, reactions::Reactions},
+        domain::PostState,
+        federation::reactions::Reactions,
         store::interactions::{InteractionKind, NewReaction},
     };
     let url = |path: &str| Url::parse(&format!("https://peer.example/{path}")).unwrap();
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = open(&db).await;
-        let base = Url::parse("https://isg.example").unwrap();
-        let draft = PostDraft::new(
-            PostKind::News,
-            None,
-            None,
-            "Strike!".into(),
-            Language::parse("en").unwrap(),
-        )
-        .unwrap();
-        let rendered = publish::render(&draft, &base, Vec::new());
+        let (draft, rendered) = strike_news();
         let mut tx = store.begin().await.unwrap();
         let actor = tx.insert_actor(&new_actor("isg")).await.unwrap();
         let published = tx

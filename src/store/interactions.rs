@@ -1,6 +1,8 @@
 //! What the fediverse does with our posts and accounts: likes, boosts, replies (held until
 //! an editor approves them, unless the account trusts replies) and mentions.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use url::Url;
@@ -272,10 +274,7 @@ impl Tx {
         let mut posts: Vec<i64> = posts.into_iter().flatten().collect();
         posts.sort_unstable();
         posts.dedup();
-        for post_id in posts {
-            self.post_interactions_changed(post_id).await?;
-        }
-        Ok(())
+        self.posts_changed_together(&posts).await
     }
 
     /// A post's likes, boosts or replies changed: its document and page show them, so they
@@ -362,7 +361,7 @@ impl Store {
         let ids: Vec<&str> = reactions.iter().map(|r| r.activity_id.as_str()).collect();
         let new = tx.record_received_activities(&ids).await?;
         // The first of several copies of one activity in the group is the one recorded.
-        let mut first = std::collections::HashSet::new();
+        let mut first = HashSet::new();
         let fresh: Vec<&NewReaction> = reactions
             .iter()
             .filter(|r| new.contains(r.activity_id.as_str()) && first.insert(&r.activity_id))
@@ -373,9 +372,8 @@ impl Store {
         posts.dedup();
         tx.posts_changed_together(&posts).await?;
         tx.commit().await?;
-        let recorded: std::collections::HashSet<&str> =
-            recorded.iter().map(|(id, _)| id.as_str()).collect();
-        let mut answered = std::collections::HashSet::new();
+        let recorded: HashSet<&str> = recorded.iter().map(|(id, _)| id.as_str()).collect();
+        let mut answered = HashSet::new();
         Ok(reactions
             .iter()
             .map(|r| {

@@ -5,8 +5,9 @@
 //!
 //! It sits outside the page cache's route layer, so a cached document is handed out only after
 //! the check; what it lets through is filed apart in the cache ([`cache::SignedOnly`]), out of
-//! reach of the cache's outer layer, which runs before any route. It marks what it lets through `Cache-Control: private` so that no shared cache in front
-//! gives a signed fetch's answer to anyone else.
+//! reach of the cache's layer in front of the router. It marks what it lets through
+//! `Cache-Control: private` so that no shared cache in front gives a signed fetch's answer to
+//! anyone else.
 
 use activitypub_federation::config::Data;
 use axum::{

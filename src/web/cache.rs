@@ -18,9 +18,9 @@
 //! Two layers read the map. [`layer`], on the public routes, renders what is missing; [`hits`],
 //! in front of the router (only the request counter is further out), answers a GET whose page
 //! is ready before routing, tracing and the federation middleware run, since none of them
-//! adds anything to a page already made (kept with the security headers already on it). A page kept for a signed fetch
-//! under `authorized_fetch` is filed apart ([`SignedOnly`]) and only ever served through
-//! [`layer`], behind the check.
+//! adds anything to a page already made (kept with the security headers already on it). A
+//! page kept for a signed fetch under `authorized_fetch` is filed apart ([`SignedOnly`]) and
+//! only ever served through [`layer`], behind the check.
 //!
 //! The map is bounded: past [`MAX_ENTRIES`] it is cleared, which costs one re-render per page.
 //! `moka` (already built, for activitypub_federation) would evict more gently, but its

@@ -40,9 +40,9 @@ use crate::app::AppState;
 pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 
 pub fn router(federation: FederationConfig<AppState>) -> Router {
-    let authorized_fetch = federation.to_request_data().config.authorized_fetch;
-    let security = security::Settings::for_base_url(&federation.config.base_url);
     let state = federation.to_request_data().app_data().clone();
+    let authorized_fetch = state.config.authorized_fetch;
+    let security = security::Settings::for_base_url(&state.config.base_url);
     let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     let inboxes = Router::new()
         .route("/inbox", post(inbox::shared))

@@ -3,9 +3,9 @@
 //!
 //! The layer wraps every route, outside the public page cache, so fresh pages, 304s and
 //! errors all carry the same headers; the page cache keeps its pages with them already added,
-//! because it answers hits in front of the router (`web::cache::hits`). A header a route already set is kept: the
-//! editor sends its own, stricter-for-it policy (scripts from the site for its one script
-//! file), and this layer only fills in what is missing.
+//! because it answers hits in front of the router (`web::cache::hits`). A header a route
+//! already set is kept: the editor sends its own, stricter-for-it policy (scripts from the
+//! site for its one script file), and this layer only fills in what is missing.
 
 use std::sync::LazyLock;
 
