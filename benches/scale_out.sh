@@ -6,8 +6,8 @@
 #
 # Other settings: DATABASE_URL=postgres://… (the server to use; default the local
 # postgres@127.0.0.1:5432), BROADSIDE_BIN=FILE (measure that binary instead of building one),
-# THREADS_PER_PROCESS="2 1" (the tokio worker threads each process runs, one table row per
-# value).
+# THREADS_PER_PROCESS="2 1" (the threads each process runs, one table row per value: as
+# many tokio worker threads and as many HTTP connection threads, `http_threads`).
 #
 # Makes a fresh database broadside_bench_scale_out on that server, an account and one
 # published statement (with the CLI), then starts one `serve --role worker` and two
@@ -84,14 +84,14 @@ POST_PATH="$("$BIN" post publish --actor isg --kind statement --title "On scalin
   --body "A statement fetched by many servers at once, served by two web processes." |
   tail -n 1 | sed -E 's#^https?://[^/]+##')"
 
-# Starts the worker and the two web processes with $1 tokio worker threads each.
+# Starts the worker and the two web processes with $1 worker and $1 connection threads each.
 start_servers() {
   local threads="$1"
-  TOKIO_WORKER_THREADS="$threads" "$BIN" serve --role worker >"$OUT/worker.log" 2>&1 &
+  export TOKIO_WORKER_THREADS="$threads" BROADSIDE_HTTP_THREADS="$threads"
+  "$BIN" serve --role worker >"$OUT/worker.log" 2>&1 &
   PIDS+=($!)
   for port in "$PORT_A" "$PORT_B"; do
-    TOKIO_WORKER_THREADS="$threads" BROADSIDE_LISTEN="127.0.0.1:$port" \
-      "$BIN" serve --role web >"$OUT/web-$port.log" 2>&1 &
+    BROADSIDE_LISTEN="127.0.0.1:$port" "$BIN" serve --role web >"$OUT/web-$port.log" 2>&1 &
     PIDS+=($!)
   done
   for port in "$PORT_A" "$PORT_B"; do

@@ -244,31 +244,22 @@ pub async fn run_prepared(
             Some(listener) => listener,
             None => bind(&state.config).await?,
         };
-        let app = web::router(state.federation_config().await?);
+        let federation = state.federation_config().await?;
+        let app =
+            web::serve::OnRuntime::new(tokio::runtime::Handle::current(), web::app(federation));
+        let front = web::front(state.clone(), app);
         let cache_watch = tokio::spawn(web::cache::follow_site_version(
             state.clone(),
             shutdown.clone(),
         ));
         tracing::info!(address = %state.config.listen, base_url = %state.config.base_url, "serving");
-        let mut stop = shutdown.clone();
-        // The peer address is kept for the editor's per-address sign-in throttling.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let mut stopping = shutdown.clone();
-        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        });
         // Requests under way get the same grace as deliveries: a client that holds one open
-        // (a body that never comes) must not keep the process from stopping. Past the grace
-        // the server stops waiting for them; they end with the process.
+        // (a body that never comes) must not keep the process from stopping.
         let grace = state.delivery.shutdown_grace;
-        let grace_over = async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-            tokio::time::sleep(grace).await;
-        };
-        tokio::select! {
-            served = serving => served.map_err(StartError::Serve)?,
-            () = grace_over => tracing::warn!("requests still open after the shutdown grace; not waiting for them"),
-        }
+        let threads = state.config.http_threads;
+        web::serve::serve(listener, front, threads, shutdown.clone(), grace)
+            .await
+            .map_err(StartError::Serve)?;
         let _ = cache_watch.await;
     }
     if let Some(worker) = worker

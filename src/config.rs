@@ -7,6 +7,7 @@
 use std::{
     fs,
     net::SocketAddr,
+    num::NonZeroUsize,
     path::{Path, PathBuf},
 };
 
@@ -22,7 +23,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "broadside.toml";
 
 /// Setting names, shared by the TOML file (as written) and the environment (upper-cased, with the
 /// `BROADSIDE_` prefix).
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "base_url",
     "listen",
     "database_url",
@@ -32,6 +33,7 @@ const KEYS: [&str; 9] = [
     "log",
     "api_requests_per_minute",
     "authorized_fetch",
+    "http_threads",
 ];
 
 /// API requests one token may make per minute (in a burst, or spread out) by default.
@@ -73,6 +75,8 @@ struct RawConfig {
     log: String,
     api_requests_per_minute: u32,
     authorized_fetch: bool,
+    /// 0 for one per core.
+    http_threads: usize,
 }
 
 impl Default for RawConfig {
@@ -87,6 +91,7 @@ impl Default for RawConfig {
             log: "info".into(),
             api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
             authorized_fetch: false,
+            http_threads: 0,
         }
     }
 }
@@ -166,6 +171,8 @@ pub struct Config {
     /// ActivityPub posts and collections only for signed fetches of actors not blocked here
     /// ("authorized fetch", as Mastodon calls it). Web pages stay public.
     pub authorized_fetch: bool,
+    /// How many threads serve HTTP connections (`web::serve`); one per core unless set.
+    pub http_threads: NonZeroUsize,
 }
 
 impl Config {
@@ -230,6 +237,7 @@ impl Config {
             log: raw.log,
             api_requests_per_minute: raw.api_requests_per_minute,
             authorized_fetch: raw.authorized_fetch,
+            http_threads: NonZeroUsize::new(raw.http_threads).unwrap_or_else(cores),
         })
     }
 
@@ -237,6 +245,12 @@ impl Config {
     pub fn host(&self) -> String {
         authority(&self.base_url)
     }
+}
+
+/// The cores this process may use (its CPU quota, in a container), or one if unknown: the
+/// default number of `http_threads`.
+pub fn cores() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 /// The host of a URL with its explicit port, as used in handles and signature `Host` headers.
@@ -426,5 +440,15 @@ mod tests {
         .unwrap();
         let config = Config::load(Some(&file), Overrides::default()).unwrap();
         assert!(config.authorized_fetch);
+    }
+
+    #[test]
+    fn http_threads_are_one_per_core_unless_set() {
+        assert_eq!(Config::check(raw()).unwrap().http_threads, cores());
+        let three = RawConfig {
+            http_threads: 3,
+            ..raw()
+        };
+        assert_eq!(Config::check(three).unwrap().http_threads.get(), 3);
     }
 }

@@ -368,6 +368,7 @@ async fn two_workers_deliver_each_delivery_exactly_once() {
                 log: "warn".into(),
                 api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
                 authorized_fetch: false,
+                http_threads: std::num::NonZeroUsize::new(2).unwrap(),
             };
             // One after the other: the first makes the instance keys the second then reads.
             let state = AppState::prepare(config).await.unwrap();

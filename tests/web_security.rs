@@ -130,6 +130,7 @@ impl App {
             log: "warn".into(),
             api_requests_per_minute,
             authorized_fetch: false,
+            http_threads: std::num::NonZeroUsize::new(2).unwrap(),
         };
         let state = AppState::prepare(config).await.unwrap();
         let router = web::router(state.federation_config().await.unwrap());

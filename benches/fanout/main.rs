@@ -135,6 +135,7 @@ impl Server {
             log: "warn".into(),
             api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
             authorized_fetch: false,
+            http_threads: broadside::config::cores(),
         };
         let (stop, shutdown) = watch::channel(false);
         let state = AppState::prepare(config.clone()).await.unwrap();

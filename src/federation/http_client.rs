@@ -262,6 +262,7 @@ mod tests {
             log: "warn".into(),
             api_requests_per_minute: 1,
             authorized_fetch: false,
+            http_threads: std::num::NonZeroUsize::MIN,
         }
     }
 

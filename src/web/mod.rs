@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod posts;
 pub mod security;
+pub mod serve;
 pub mod signatories;
 pub mod tags;
 pub mod translations;
@@ -39,11 +40,18 @@ use crate::app::AppState;
 /// The largest activity the inbox reads; bigger bodies get 413 before any work is done.
 pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 
+/// The whole app on one runtime: [`front`] in front of [`app`]. The server ([`serve`]) runs
+/// the two apart; tests call this one directly.
 pub fn router(federation: FederationConfig<AppState>) -> Router {
+    let state = federation.to_request_data().app_data().clone();
+    front(state, app(federation))
+}
+
+/// Every route, with the layers that apply to all of them.
+pub fn app(federation: FederationConfig<AppState>) -> Router {
     let state = federation.to_request_data().app_data().clone();
     let authorized_fetch = state.config.authorized_fetch;
     let security = security::Settings::for_base_url(&state.config.base_url);
-    let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     let inboxes = Router::new()
         .route("/inbox", post(inbox::shared))
         .route("/users/{username}/inbox", post(inbox::personal))
@@ -120,7 +128,7 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
             cache::Variants::One,
             cache::layer,
         ));
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/.well-known/webfinger", get(well_known::webfinger))
@@ -144,10 +152,24 @@ pub fn router(federation: FederationConfig<AppState>) -> Router {
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(security, security::headers))
         .layer(FederationMiddleware::new(federation))
-        .layer(TraceLayer::new_for_http());
-    // A router's layers wrap each of its routes, so they run after routing. A page already in
-    // the cache needs neither the routing nor the layers above: an outer router, whose one
-    // service is the app, answers it first.
+        .layer(TraceLayer::new_for_http())
+}
+
+/// What runs before routing: the request counter, and the page cache answering a page it
+/// holds. A router's layers wrap each of its routes, so they run after routing; a page already
+/// in the cache needs neither the routing nor the layers of [`app`], so this outer router,
+/// whose one service is the app, answers it first.
+pub fn front<S>(state: AppState, app: S) -> Router
+where
+    S: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send + 'static,
+{
+    let requests = std::sync::Arc::new(metrics::RequestCounts::default());
     Router::new()
         .fallback_service(app)
         .layer(middleware::from_fn_with_state(state, cache::hits))

@@ -177,6 +177,8 @@ impl TestServer {
             log: "warn".into(),
             api_requests_per_minute: broadside::config::DEFAULT_API_REQUESTS_PER_MINUTE,
             authorized_fetch: false,
+            // Two whatever the machine, so connections are always served on more than one.
+            http_threads: std::num::NonZeroUsize::new(2).unwrap(),
         };
         adjust(&mut config);
         let (stop, shutdown) = watch::channel(false);
