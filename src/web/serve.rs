@@ -38,6 +38,8 @@ use tokio::{
 };
 use tower::{Service, ServiceExt};
 
+use super::error::{WebError, problem};
+
 /// How long to wait before accepting again after an error that is not one connection's.
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 
@@ -72,12 +74,13 @@ impl Service<Request> for OnRuntime {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
                 // The runtime is shutting down and dropped the task before it ran.
-                Err(dropped) if dropped.is_cancelled() => {
-                    StatusCode::SERVICE_UNAVAILABLE.into_response()
-                }
+                Err(dropped) if dropped.is_cancelled() => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is shutting down; please try again.",
+                ),
                 Err(panicked) => {
-                    tracing::error!(error = %panicked, "request handler panicked");
-                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                    WebError::Internal(format!("request handler panicked: {panicked}"))
+                        .into_response()
                 }
             })
         })
@@ -306,10 +309,9 @@ mod tests {
         }
         let app = Router::new().route("/app", get(buggy));
         let server = start(app).await;
-        assert_eq!(
-            get_text(server.address, "/app").await.0,
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
+        let (status, body) = get_text(server.address, "/app").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains("Something went wrong on our side"), "{body}");
         assert_eq!(get_text(server.address, "/front").await.0, StatusCode::OK);
     }
 
