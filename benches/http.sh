@@ -29,26 +29,12 @@ BROADSIDE_PORT="${BROADSIDE_PORT:-18080}"
 NGINX_PORT="${NGINX_PORT:-18081}"
 NGINX_DIR="$ROOT/target/bench-nginx"
 
-for tool in wrk nginx curl; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "http.sh: $tool is missing (apt-get install wrk nginx-light curl)" >&2
-    exit 1
-  fi
-done
-for port in "$BROADSIDE_PORT" "$NGINX_PORT"; do
-  if ss -Htln "sport = :$port" | grep -q .; then
-    echo "http.sh: port $port is in use; set BROADSIDE_PORT / NGINX_PORT" >&2
-    exit 1
-  fi
-done
-
+# shellcheck source=benches/common.sh
+source "$ROOT/benches/common.sh"
+require_tools http.sh "apt-get install wrk nginx-light curl" wrk nginx curl
+require_free_ports http.sh "BROADSIDE_PORT / NGINX_PORT" "$BROADSIDE_PORT" "$NGINX_PORT"
 # BROADSIDE_BIN measures another build (e.g. an older commit's binary) instead.
-if [ -n "${BROADSIDE_BIN:-}" ]; then
-  BIN="$BROADSIDE_BIN"
-else
-  cargo build --release --quiet --bin broadside
-  BIN="$ROOT/target/release/broadside"
-fi
+broadside_binary
 
 mkdir -p "$ROOT/target/tmp"
 WORK="$(mktemp -d "$ROOT/target/tmp/http-bench.XXXXXX")"

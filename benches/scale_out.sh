@@ -34,25 +34,11 @@ SERVER_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 DATABASE=broadside_bench_scale_out
 OUT="$ROOT/target/bench-scale-out"
 
-for tool in wrk curl psql; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "scale_out.sh: $tool is missing (apt-get install wrk curl postgresql-client)" >&2
-    exit 1
-  fi
-done
-for port in "$PORT_A" "$PORT_B"; do
-  if ss -Htln "sport = :$port" | grep -q .; then
-    echo "scale_out.sh: port $port is in use; set PORT_A / PORT_B" >&2
-    exit 1
-  fi
-done
-
-if [ -n "${BROADSIDE_BIN:-}" ]; then
-  BIN="$BROADSIDE_BIN"
-else
-  cargo build --release --quiet --bin broadside
-  BIN="$ROOT/target/release/broadside"
-fi
+# shellcheck source=benches/common.sh
+source "$ROOT/benches/common.sh"
+require_tools scale_out.sh "apt-get install wrk curl postgresql-client" wrk curl psql
+require_free_ports scale_out.sh "PORT_A / PORT_B" "$PORT_A" "$PORT_B"
+broadside_binary
 
 # The same server, another database: replace the path of the URL.
 DB_URL="${SERVER_URL%/*}/$DATABASE"
