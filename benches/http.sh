@@ -13,8 +13,8 @@
 # target/bench-nginx/ and serves them with a private nginx. Then, for each resource, wrk runs
 # against Broadside and right after against nginx, REPEAT times: keep-alive, then a new
 # connection per request ("Connection: close"). Prints a Markdown table of medians (the ratio
-# is the median of the per-pair ratios, with their range); raw wrk output goes to
-# target/bench-nginx/wrk.log. Everything listens on 127.0.0.1 and is stopped on exit.
+# is the median of the per-pair ratios, with their range), then Broadside's peak memory; raw
+# wrk output goes to target/bench-nginx/wrk.log. Everything listens on 127.0.0.1 and is stopped on exit.
 # Needs wrk, nginx and curl (apt-get install wrk nginx-light curl).
 set -euo pipefail
 
@@ -210,3 +210,8 @@ for entry in "${SERVED[@]}"; do
       "$b_err/$n_err |"
   done
 done
+
+# Target 5 asks for at most 100 MB during these runs.
+echo
+echo "Broadside's peak memory during the runs (VmHWM):" \
+  "$(awk '/^VmHWM:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$BROADSIDE_PID/status")"

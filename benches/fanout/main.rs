@@ -32,7 +32,7 @@ use sqlx::Connection;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use url::Url;
 
-use common::{cores, create_account, load_average};
+use common::{cores, create_account, load_average, peak_memory_mib};
 
 use probe::{StatementStats, Statements};
 use receivers::{Receivers, Seen};
@@ -540,4 +540,8 @@ async fn main() {
     print_summary(&results);
     println!();
     println!("load average at the end: {}", load_average());
+    println!(
+        "peak memory of the server and its receivers together (VmHWM): {:.1} MiB",
+        peak_memory_mib()
+    );
 }

@@ -50,7 +50,7 @@ use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use url::Url;
 
-use common::{cores, create_account, load_average};
+use common::{cores, create_account, load_average, peak_memory_mib};
 
 /// Distinct key pairs shared among the actors: RSA key generation takes 100–400 ms each,
 /// and which actor holds which key changes nothing the server does.
@@ -505,4 +505,8 @@ async fn main() {
     let (pairs, keys) = key_pairs();
     known_actors(&options, &pairs, &keys).await;
     unknown_actors(&options, &pairs, &keys).await;
+    println!(
+        "\npeak memory of the server and its senders together (VmHWM): {:.1} MiB",
+        peak_memory_mib()
+    );
 }
