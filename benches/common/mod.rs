@@ -37,10 +37,20 @@ pub fn cores() -> usize {
 /// the server in their own process, so this is the server and its load generator together:
 /// an upper bound on the server's own.
 pub fn peak_memory_mib() -> f64 {
+    own_memory_mib("VmHWM:")
+}
+
+/// The resident memory of this process now (VmRSS), in MiB.
+#[allow(dead_code)] // not every bench reads it
+pub fn memory_mib() -> f64 {
+    own_memory_mib("VmRSS:")
+}
+
+fn own_memory_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
