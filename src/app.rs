@@ -256,8 +256,12 @@ pub async fn run_prepared(
         // Requests under way get the same grace as deliveries: a client that holds one open
         // (a body that never comes) must not keep the process from stopping.
         let grace = state.delivery.shutdown_grace;
-        let threads = state.config.http_threads;
-        web::serve::serve(listener, front, threads, shutdown.clone(), grace)
+        let settings = web::serve::Settings {
+            threads: state.config.http_threads,
+            request_head: web::serve::REQUEST_HEAD_TIMEOUT,
+            grace,
+        };
+        web::serve::serve(listener, front, settings, shutdown.clone())
             .await
             .map_err(StartError::Serve)?;
         let _ = cache_watch.await;

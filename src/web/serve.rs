@@ -29,7 +29,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{
     net::{TcpListener, TcpStream},
     runtime::Handle,
@@ -42,6 +42,22 @@ use super::error::{WebError, problem};
 
 /// How long to wait before accepting again after an error that is not one connection's.
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
+
+/// How long a connection may take to send the head of its next request, from when the server
+/// starts waiting for it. A client that trickles its headers, or sits idle between requests,
+/// longer than this is disconnected, so stalled clients cannot hold connections for ever.
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the server runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Connection threads: the setting `http_threads`, one per core by default.
+    pub threads: NonZeroUsize,
+    /// [`REQUEST_HEAD_TIMEOUT`] but in tests.
+    pub request_head: Duration,
+    /// After shutdown, how long the requests under way may still take.
+    pub grace: Duration,
+}
 
 /// Runs `app` (the routes behind the front) on the runtime given, for the connection threads.
 #[derive(Clone)]
@@ -87,17 +103,16 @@ impl Service<Request> for OnRuntime {
     }
 }
 
-/// Serves `front` on `listener` with `threads` connection threads (the setting
-/// `http_threads`, one per core by default) until `shutdown` turns true or this future is
-/// dropped. Then no new connection is taken, the connections open finish the request they
-/// are on, and any still open after `grace` are closed.
+/// Serves `front` on `listener` with `settings.threads` connection threads until `shutdown`
+/// turns true or this future is dropped. Then no new connection is taken, the connections
+/// open finish the request they are on, and any still open after the grace are closed.
 pub async fn serve(
     listener: TcpListener,
     front: Router,
-    threads: NonZeroUsize,
+    settings: Settings,
     shutdown: watch::Receiver<bool>,
-    grace: Duration,
 ) -> io::Result<()> {
+    let threads = settings.threads;
     // Dropped with this future, which the threads then take as the signal to stop as well.
     let (_serving, dropped) = watch::channel(());
     let listener = listener.into_std()?;
@@ -119,7 +134,7 @@ pub async fn serve(
         thread::Builder::new()
             .name(format!("http-{number}"))
             .spawn(move || {
-                let served = runtime.block_on(accept_loop(listener, front, stop, grace));
+                let served = runtime.block_on(accept_loop(listener, front, stop, settings));
                 // The runtime is dropped here, ending connections still open past the grace.
                 drop(runtime);
                 let _ = done.send(served);
@@ -150,7 +165,7 @@ async fn accept_loop(
     listener: std::net::TcpListener,
     front: Router,
     stop: impl Future<Output = ()>,
-    grace: Duration,
+    settings: Settings,
 ) -> io::Result<()> {
     let listener = TcpListener::from_std(listener)?;
     let (closing, close) = watch::channel(false);
@@ -165,7 +180,15 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                connections.spawn(connection(stream, peer, front.clone(), close.clone()));
+                let front = front.clone();
+                let close = close.clone();
+                connections.spawn(connection(
+                    stream,
+                    peer,
+                    front,
+                    close,
+                    settings.request_head,
+                ));
             }
             Err(err) if is_per_connection(&err) => {}
             Err(err) => {
@@ -181,7 +204,10 @@ async fn accept_loop(
     drop(listener);
     let _ = closing.send(true);
     let finished = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(grace, finished).await.is_err() {
+    if tokio::time::timeout(settings.grace, finished)
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still open after the shutdown grace; not waiting for them");
     }
     Ok(())
@@ -202,6 +228,7 @@ async fn connection(
     peer: SocketAddr,
     front: Router,
     mut close: watch::Receiver<bool>,
+    request_head: Duration,
 ) {
     // Answers are written whole at once; waiting to merge them with the next only delays.
     let _ = stream.set_nodelay(true);
@@ -211,7 +238,10 @@ async fn connection(
         request.extensions_mut().insert(ConnectInfo(peer));
         front.clone().oneshot(request)
     });
-    let served = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let served = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_head)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(served);
     let closing = async move {
         let _ = close.wait_for(|close| *close).await;
@@ -241,6 +271,7 @@ mod tests {
     use super::*;
 
     const GRACE: Duration = Duration::from_millis(200);
+    const REQUEST_HEAD: Duration = Duration::from_secs(1);
 
     fn thread_name() -> String {
         thread::current().name().unwrap_or_default().to_owned()
@@ -263,8 +294,12 @@ mod tests {
         let listener = crate::app::listen(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, shutdown) = watch::channel(false);
-        let threads = NonZeroUsize::new(2).unwrap();
-        let served = tokio::spawn(serve(listener, front_of(app), threads, shutdown, GRACE));
+        let settings = Settings {
+            threads: NonZeroUsize::new(2).unwrap(),
+            request_head: REQUEST_HEAD,
+            grace: GRACE,
+        };
+        let served = tokio::spawn(serve(listener, front_of(app), settings, shutdown));
         Running {
             address,
             stop,
@@ -360,6 +395,23 @@ mod tests {
         let mut rest = Vec::new();
         let closed = stalled.read_to_end(&mut rest).await;
         assert!(closed.is_err() || rest.is_empty(), "got {rest:?}");
+    }
+
+    /// A client that trickles its request head (slowloris) is cut off once the head has
+    /// taken longer than the limit, while the server goes on serving.
+    #[tokio::test]
+    async fn a_request_head_that_never_ends_is_cut_off() {
+        let server = start(Router::new()).await;
+        let mut stalled = TcpStream::connect(server.address).await.unwrap();
+        stalled.write_all(b"GET /front HTTP/1.1\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let cut = tokio::time::timeout(Duration::from_secs(10), stalled.read_to_end(&mut answer));
+        cut.await
+            .expect("still connected well past the limit")
+            .unwrap();
+        // Closed without an answer: what came was never a request.
+        assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+        assert_eq!(get_text(server.address, "/front").await.0, StatusCode::OK);
     }
 
     /// If whoever awaits [`serve`] goes away without a shutdown (a test that ends, a task
