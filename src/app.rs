@@ -253,13 +253,12 @@ pub async fn run_prepared(
             shutdown.clone(),
         ));
         tracing::info!(address = %state.config.listen, base_url = %state.config.base_url, "serving");
-        // Requests under way get the same grace as deliveries: a client that holds one open
-        // (a body that never comes) must not keep the process from stopping.
-        let grace = state.delivery.shutdown_grace;
         let settings = web::serve::Settings {
             threads: state.config.http_threads,
             request_head: web::serve::REQUEST_HEAD_TIMEOUT,
-            grace,
+            // Requests under way get the same grace as deliveries: a client that holds one
+            // open (a body that never comes) must not keep the process from stopping.
+            grace: state.delivery.shutdown_grace,
         };
         web::serve::serve(listener, front, settings, shutdown.clone())
             .await

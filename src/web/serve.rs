@@ -53,7 +53,7 @@ pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Settings {
     /// Connection threads: the setting `http_threads`, one per core by default.
     pub threads: NonZeroUsize,
-    /// [`REQUEST_HEAD_TIMEOUT`] but in tests.
+    /// How long a request head may take: [`REQUEST_HEAD_TIMEOUT`], shorter in tests.
     pub request_head: Duration,
     /// After shutdown, how long the requests under way may still take.
     pub grace: Duration,
